@@ -1,0 +1,29 @@
+# docker-layers — see README.md.
+BIN        := bin/docker-layers
+PLUGIN_DIR := $(HOME)/.docker/cli-plugins
+GO         ?= go
+export TZ  := UTC
+
+.PHONY: build install test demo testdata e2e bench fuzz clean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/docker-layers
+
+install: build
+	mkdir -p $(PLUGIN_DIR)
+	install -m 0755 $(BIN) $(PLUGIN_DIR)/docker-layers
+
+test:
+	$(GO) vet ./...
+	$(GO) test -count=1 ./...
+
+# The README's first command: the binary, standalone, on the demo images (no daemon).
+demo: build
+	$(BIN) inspect oci:testdata/demo:lazy-v1-buildkit
+
+# Regenerates the committed demo images.
+testdata:
+	$(GO) run ./tools/gendemo -out testdata/demo
+
+clean:
+	rm -rf bin

@@ -1,0 +1,64 @@
+package analyze
+
+import (
+	"fmt"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// Step is one history entry of an image config, in build order.
+type Step struct {
+	// Instruction is the normalised Dockerfile instruction (see Instruction).
+	Instruction string
+	// CreatedBy is the raw history text.
+	CreatedBy string
+	// Comment is the history comment ("buildkit.dockerfile.v0", "Imported from -").
+	Comment string
+	// Created is when the step ran; zero when not recorded.
+	Created time.Time
+	// EmptyLayer is the config's own flag: the step changed only metadata.
+	EmptyLayer bool
+	// Layer is the index of the layer the step made, or -1 when EmptyLayer is true or
+	// the history could not be matched to the layers.
+	Layer int
+}
+
+// Steps maps the config's history onto the layers with the empty_layer flags, never with
+// sizes: a step with a size of 0 may still be a real layer (WORKDIR makes one in both
+// builders). ok is false when the history and the layers disagree (squashed or
+// hand-made images); then no step is tied to a layer and reason says why.
+func Steps(cfg *v1.ConfigFile, layers int) (steps []Step, ok bool, reason string) {
+	if cfg == nil {
+		return nil, layers == 0, "the image has no config"
+	}
+	nonEmpty := 0
+	for _, h := range cfg.History {
+		if !h.EmptyLayer {
+			nonEmpty++
+		}
+	}
+	ok = nonEmpty == layers
+	if !ok {
+		reason = fmt.Sprintf("the history records %d layer-making steps but the image has %d layers: it was squashed or built by hand, so layers are shown without instructions", nonEmpty, layers)
+	}
+	next := 0
+	for _, h := range cfg.History {
+		s := Step{
+			Instruction: Instruction(h.CreatedBy),
+			CreatedBy:   h.CreatedBy,
+			Comment:     h.Comment,
+			Created:     h.Created.Time,
+			EmptyLayer:  h.EmptyLayer,
+			Layer:       -1,
+		}
+		if !h.EmptyLayer {
+			if ok {
+				s.Layer = next
+			}
+			next++
+		}
+		steps = append(steps, s)
+	}
+	return steps, ok, reason
+}

@@ -1,0 +1,87 @@
+// Package analyze turns images into plain answers: per-layer sizes and instructions,
+// cache reuse between two builds, layers shared between images. It does no I/O of its
+// own: sources (package source) read images, and the plugin package prints the results.
+package analyze
+
+import (
+	"strings"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// Unknown marks a size that the source could not tell.
+const Unknown int64 = -1
+
+// Layer is one filesystem layer of an image, as a source read it.
+type Layer struct {
+	// DiffID is the digest of the uncompressed layer tar.
+	DiffID v1.Hash
+	// Digest is the digest of the compressed blob; zero when the source stores none.
+	Digest v1.Hash
+	// Size is the uncompressed size: the sum of the sizes of the regular files in the
+	// layer, a hardlinked file counted once. Unknown when not measured.
+	Size int64
+	// CompressedSize is the size of the compressed blob; Unknown when the source
+	// stores the layer uncompressed or cannot tell.
+	CompressedSize int64
+}
+
+// Image is an image's metadata as a source read it.
+type Image struct {
+	// Ref is the reference as the user gave it.
+	Ref string
+	// ID is the digest of the image config ("sha256:…").
+	ID string
+	// Config is the image config: history, rootfs and runtime config.
+	Config *v1.ConfigFile
+	// Layers are the filesystem layers, bottom first, in rootfs order.
+	Layers []Layer
+}
+
+// Size returns the total uncompressed size, or Unknown if any layer's is unknown.
+func (img Image) Size() int64 {
+	return sumSizes(img.Layers, func(l Layer) int64 { return l.Size })
+}
+
+// CompressedSize returns the total compressed size, or Unknown if any layer's is unknown.
+func (img Image) CompressedSize() int64 {
+	return sumSizes(img.Layers, func(l Layer) int64 { return l.CompressedSize })
+}
+
+func sumSizes(layers []Layer, size func(Layer) int64) int64 {
+	var total int64
+	for _, l := range layers {
+		s := size(l)
+		if s < 0 {
+			return Unknown
+		}
+		total += s
+	}
+	return total
+}
+
+// ChainIDs returns the chain ID of every layer: the identity of a layer together with
+// everything below it, which is what an engine stores once and a registry serves once.
+// It follows the OCI image spec: ChainID(L0) = DiffID(L0), ChainID(Ln) =
+// sha256(ChainID(Ln-1) + " " + DiffID(Ln)).
+func ChainIDs(diffIDs []v1.Hash) []v1.Hash {
+	out := make([]v1.Hash, len(diffIDs))
+	for i, d := range diffIDs {
+		if i == 0 {
+			out[i] = d
+			continue
+		}
+		h, _, _ := v1.SHA256(strings.NewReader(out[i-1].String() + " " + d.String()))
+		out[i] = h
+	}
+	return out
+}
+
+// DiffIDs returns the layers' diffIDs in order.
+func (img Image) DiffIDs() []v1.Hash {
+	out := make([]v1.Hash, len(img.Layers))
+	for i, l := range img.Layers {
+		out[i] = l.DiffID
+	}
+	return out
+}

@@ -1,0 +1,207 @@
+// Package source opens images from where users keep them — a `docker save` archive, an
+// OCI image layout, the local engine, a registry — as one value that every analysis
+// accepts: the image's metadata, plus a way to stream chosen layers once each.
+package source
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/docker-layers/docker-layers/analyze"
+)
+
+// Transports, spelled as skopeo spells them.
+const (
+	TransportArchive  = "docker-archive"
+	TransportLayout   = "oci"
+	TransportDaemon   = "docker-daemon"
+	TransportRegistry = "docker"
+)
+
+// Image is an opened image. Close it when done.
+type Image struct {
+	analyze.Image
+	// Transport is where the image was read from (one of the Transport constants).
+	Transport string
+	// LayersCompressed is true when the source stores compressed layer blobs, so
+	// compressed sizes are the source's own figures.
+	LayersCompressed bool
+
+	reader layerReader
+	close  func() error
+}
+
+// layerReader streams the uncompressed tars of chosen layers, each once, in whatever
+// order suits the source; fn must consume or abandon r before returning.
+type layerReader interface {
+	readLayers(ctx context.Context, want []int, fn func(i int, r io.Reader) error) error
+}
+
+// ReadLayers streams the uncompressed tar of each layer in want (indexes into Layers),
+// once each, calling fn with the layer's index. The order of calls is the source's.
+func (img *Image) ReadLayers(ctx context.Context, want []int, fn func(i int, r io.Reader) error) error {
+	if len(want) == 0 {
+		return nil
+	}
+	for _, i := range want {
+		if i < 0 || i >= len(img.Layers) {
+			return fmt.Errorf("%s: no layer %d", img.Ref, i)
+		}
+	}
+	if img.reader == nil {
+		return fmt.Errorf("%s: this source cannot read layer contents", img.Ref)
+	}
+	return img.reader.readLayers(ctx, want, fn)
+}
+
+// MeasureSizes fills in every unknown uncompressed layer size by streaming those layers
+// once (see analyze.ScanLayer).
+func (img *Image) MeasureSizes(ctx context.Context) error {
+	var want []int
+	for i, l := range img.Layers {
+		if l.Size == analyze.Unknown {
+			want = append(want, i)
+		}
+	}
+	return img.ReadLayers(ctx, want, func(i int, r io.Reader) error {
+		size, err := analyze.ScanLayer(ctxReader{ctx, r}, nil)
+		if err != nil {
+			return fmt.Errorf("reading layer %d of %s: %w", i, img.Ref, err)
+		}
+		img.Layers[i].Size = size
+		return nil
+	})
+}
+
+// Close releases what the source holds open.
+func (img *Image) Close() error {
+	if img.close == nil {
+		return nil
+	}
+	return img.close()
+}
+
+// Options tune how images are opened.
+type Options struct {
+	// Platform picks one image from a multi-platform index; nil means the default
+	// (linux/amd64, or the only platform there is).
+	Platform *v1.Platform
+}
+
+// Errors a caller may want to tell apart.
+var (
+	// ErrUsage marks a malformed reference or an unsupported transport: the user's
+	// input is wrong, not the image.
+	ErrUsage = errors.New("usage")
+	// ErrNotFound marks an image, tag or platform that is not there.
+	ErrNotFound = errors.New("not found")
+)
+
+// Ref is a parsed image reference.
+type Ref struct {
+	Transport string
+	// Path is the archive or layout path, or the image name for the daemon and registry.
+	Path string
+	// Tag selects an image inside an archive ("name:tag") or layout ("tag").
+	Tag string
+}
+
+// ParseRef splits "transport:rest" as skopeo does; a reference without a known transport
+// names an image in the local engine.
+func ParseRef(s string) (Ref, error) {
+	if s == "" {
+		return Ref{}, usageErrorf("empty image reference")
+	}
+	transport, rest, ok := strings.Cut(s, ":")
+	switch {
+	case ok && transport == TransportArchive:
+		// docker-archive:PATH[:NAME:TAG] — NAME may itself hold a registry port, so
+		// split on the first colon after the path: the path comes first and a path
+		// with a colon is not supported (as in skopeo).
+		p, tag, _ := strings.Cut(rest, ":")
+		if p == "" {
+			return Ref{}, usageErrorf("%q: docker-archive needs a path: docker-archive:PATH[:NAME:TAG]", s)
+		}
+		return Ref{Transport: TransportArchive, Path: p, Tag: tag}, nil
+	case ok && transport == TransportLayout:
+		p, tag, _ := strings.Cut(rest, ":")
+		if p == "" {
+			return Ref{}, usageErrorf("%q: oci needs a directory: oci:DIR[:TAG]", s)
+		}
+		return Ref{Transport: TransportLayout, Path: p, Tag: tag}, nil
+	case ok && transport == TransportRegistry && strings.HasPrefix(rest, "//"):
+		return Ref{Transport: TransportRegistry, Path: strings.TrimPrefix(rest, "//")}, nil
+	case ok && transport == TransportDaemon:
+		return Ref{Transport: TransportDaemon, Path: rest}, nil
+	}
+	return Ref{Transport: TransportDaemon, Path: s}, nil
+}
+
+// Open opens the image that ref names.
+func Open(ctx context.Context, ref string, opts Options) (*Image, error) {
+	r, err := ParseRef(ref)
+	if err != nil {
+		return nil, err
+	}
+	var img *Image
+	switch r.Transport {
+	case TransportArchive:
+		img, err = openArchive(ctx, r, opts)
+	case TransportLayout:
+		img, err = openLayout(ctx, r, opts)
+	default:
+		return nil, usageErrorf("%s: the %s transport is not supported yet (use docker-archive:PATH or oci:DIR)", ref, r.Transport)
+	}
+	if err != nil {
+		return nil, err
+	}
+	img.Ref = ref
+	return img, nil
+}
+
+// ctxReader stops a long read when ctx is cancelled (Ctrl-C).
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
+// platformString prints os/arch[/variant].
+func platformString(p *v1.Platform) string {
+	if p == nil {
+		return ""
+	}
+	s := p.OS + "/" + p.Architecture
+	if p.Variant != "" {
+		s += "/" + p.Variant
+	}
+	return s
+}
+
+// kindError gives an error a kind (ErrUsage, ErrNotFound) without changing its text.
+type kindError struct {
+	kind error
+	err  error
+}
+
+func (e *kindError) Error() string   { return e.err.Error() }
+func (e *kindError) Unwrap() []error { return []error{e.kind, e.err} }
+
+func usageErrorf(format string, args ...any) error {
+	return &kindError{kind: ErrUsage, err: fmt.Errorf(format, args...)}
+}
+
+func notFoundf(format string, args ...any) error {
+	return &kindError{kind: ErrNotFound, err: fmt.Errorf(format, args...)}
+}

@@ -1,0 +1,447 @@
+package plugin
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/docker/cli/cli"
+	"github.com/docker/cli/cli/command"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/spf13/cobra"
+
+	"github.com/docker-layers/docker-layers/analyze"
+	"github.com/docker-layers/docker-layers/analyze/source"
+)
+
+type inspectOptions struct {
+	format     string
+	noTrunc    bool
+	layersOnly bool
+	platform   string
+}
+
+func newInspectCommand(dockerCli command.Cli) *cobra.Command {
+	var opts inspectOptions
+	cmd := &cobra.Command{
+		Use:   "inspect [OPTIONS] IMAGE [IMAGE...]",
+		Short: "Show each layer's size and the instruction that made it",
+		Long: `Show each layer of an image, bottom to top: its uncompressed size, its compressed
+size where the source stores compressed blobs, its share of the image, and the
+instruction that made it. Metadata-only steps (ENV, CMD, ...) appear between the layers.
+
+IMAGE is one of:
+  docker-archive:PATH[:NAME:TAG]   a docker save tar
+  oci:DIR[:TAG]                    an OCI image layout`,
+		Args: minArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runInspect(cmd, dockerCli, args, opts)
+		},
+	}
+	flags := cmd.Flags()
+	flags.StringVar(&opts.format, "format", "table", formatHelp)
+	flags.BoolVar(&opts.noTrunc, "no-trunc", false, "Don't truncate output: full IDs and the raw history text")
+	flags.BoolVar(&opts.layersOnly, "layers-only", false, "Show only the steps that made a layer")
+	addPlatformFlag(flags, &opts.platform)
+	return cmd
+}
+
+func runInspect(cmd *cobra.Command, dockerCli command.Cli, refs []string, opts inspectOptions) error {
+	format, err := parseFormat(cmd, opts.format)
+	if err != nil {
+		return err
+	}
+	srcOpts, err := sourceOptions(cmd, opts.platform)
+	if err != nil {
+		return err
+	}
+	ctx, stop := commandContext(cmd)
+	defer stop()
+
+	var results []analyze.Inspection
+	for _, ref := range refs {
+		in, err := inspectImage(ctx, ref, srcOpts)
+		if err != nil {
+			return imageError(cmd, err)
+		}
+		results = append(results, in)
+	}
+	out := dockerCli.Out()
+	switch {
+	case format.json:
+		views := make([]inspectJSON, len(results))
+		for i, in := range results {
+			views[i] = newInspectJSON(in)
+		}
+		return writeJSON(out, views)
+	case format.tmpl != nil:
+		var rows []any
+		for _, in := range results {
+			rows = append(rows, inspectRows(in, opts)...)
+		}
+		return format.writeTemplate(out, rows)
+	}
+	for i, in := range results {
+		if i > 0 {
+			fmt.Fprintln(out)
+		}
+		if err := writeInspectTable(out, in, opts); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func inspectImage(ctx context.Context, ref string, opts source.Options) (analyze.Inspection, error) {
+	img, err := source.Open(ctx, ref, opts)
+	if err != nil {
+		return analyze.Inspection{}, err
+	}
+	defer img.Close()
+	if err := img.MeasureSizes(ctx); err != nil {
+		return analyze.Inspection{}, err
+	}
+	return analyze.Inspect(img.Image), nil
+}
+
+// commandContext is cancelled by Ctrl-C or SIGTERM, so long reads stop promptly.
+func commandContext(cmd *cobra.Command) (context.Context, context.CancelFunc) {
+	ctx := cmd.Context()
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	return signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+}
+
+func addPlatformFlag(flags interface {
+	StringVar(*string, string, string, string)
+}, p *string) {
+	flags.StringVar(p, "platform", "", "Platform to pick from a multi-platform image: os/arch[/variant] (default: linux/amd64, or the only one)")
+}
+
+func sourceOptions(cmd *cobra.Command, platform string) (source.Options, error) {
+	var opts source.Options
+	if platform != "" {
+		p, err := v1.ParsePlatform(platform)
+		if err != nil || p.OS == "" || p.Architecture == "" {
+			return opts, usageError(cmd, fmt.Sprintf("invalid --platform %q: want os/arch[/variant]", platform))
+		}
+		opts.Platform = p
+	}
+	return opts, nil
+}
+
+// imageError gives a source error its exit code: a bad reference is a usage error.
+func imageError(cmd *cobra.Command, err error) error {
+	switch {
+	case errorsIs(err, context.Canceled):
+		return err
+	case errorsIs(err, source.ErrUsage):
+		return cli.StatusError{StatusCode: ExitUsage, Status: fmt.Sprintf("%s: %v", cmd.CommandPath(), err)}
+	}
+	return cli.StatusError{StatusCode: ExitImage, Status: fmt.Sprintf("%s: %v", cmd.CommandPath(), err)}
+}
+
+func writeInspectTable(w io.Writer, in analyze.Inspection, opts inspectOptions) error {
+	fmt.Fprintf(w, "Image: %s (%s, %s)\n", in.Image, shortID(in.ID, opts.noTrunc), platformOf(in))
+	compressed := in.CompressedSize != analyze.Unknown || anyCompressed(in.Layers)
+	t := &table{header: []string{"#", "UNCOMPRESSED", "SHARE", "INSTRUCTION"}}
+	if compressed {
+		t.header = []string{"#", "UNCOMPRESSED", "COMPRESSED", "SHARE", "INSTRUCTION"}
+	}
+	row := func(index, size, csize, share, instr string) {
+		if compressed {
+			t.append(index, size, csize, share, instr)
+		} else {
+			t.append(index, size, share, instr)
+		}
+	}
+	text := func(instruction, createdBy string) string {
+		if opts.noTrunc {
+			return strings.Join(strings.Fields(createdBy), " ")
+		}
+		return ellipsis(instruction, 80)
+	}
+	if !in.HistoryMatched {
+		for _, l := range in.Layers {
+			row(fmt.Sprint(l.Index), humanSize(l.Size), humanSize(l.CompressedSize), share(l.Size, in.Size), "?")
+		}
+	} else {
+		for _, s := range in.Steps {
+			if s.Layer < 0 {
+				if !opts.layersOnly {
+					row("", "", "", "", text(s.Instruction, s.CreatedBy))
+				}
+				continue
+			}
+			l := in.Layers[s.Layer]
+			row(fmt.Sprint(l.Index), humanSize(l.Size), humanSize(l.CompressedSize), share(l.Size, in.Size), text(stepText(s), s.CreatedBy))
+		}
+	}
+	if err := t.render(w); err != nil {
+		return err
+	}
+	total := fmt.Sprintf("Total: %s uncompressed", humanSize(in.Size))
+	if compressed {
+		total += fmt.Sprintf(", %s compressed", humanSize(in.CompressedSize))
+	}
+	fmt.Fprintf(w, "%s, %d layers, %d metadata-only steps\n", total, len(in.Layers), len(in.Steps)-layerSteps(in.Steps))
+	if !in.HistoryMatched {
+		fmt.Fprintf(w, "Note: %s\n", in.HistoryProblem)
+	}
+	if in.Size == analyze.Unknown {
+		fmt.Fprintln(w, "Note: ? = unknown: this source does not record uncompressed sizes")
+	}
+	c := in.Config
+	fmt.Fprintf(w, "User: %s   Workdir: %s\n", orDefault(c.User, "root (default)"), orDefault(c.WorkingDir, "/ (default)"))
+	fmt.Fprintf(w, "Entrypoint: %s   Cmd: %s\n", argv(c.Entrypoint), argv(c.Cmd))
+	fmt.Fprintf(w, "Exposed ports: %s   Volumes: %s\n", list(c.ExposedPorts), list(c.Volumes))
+	if len(c.Volumes) > 0 {
+		fmt.Fprintln(w, "Note: data written under a VOLUME path lives in a volume, outside every layer: it is in no image and in none of these sizes.")
+	}
+	return nil
+}
+
+// stepText labels a layer whose step has no history text (docker import, hand-made).
+func stepText(s analyze.Step) string {
+	if s.Instruction == "" && s.Comment != "" {
+		return "(" + s.Comment + ")"
+	}
+	return s.Instruction
+}
+
+func layerSteps(steps []analyze.Step) int {
+	n := 0
+	for _, s := range steps {
+		if !s.EmptyLayer {
+			n++
+		}
+	}
+	return n
+}
+
+func anyCompressed(layers []analyze.LayerInfo) bool {
+	for _, l := range layers {
+		if l.CompressedSize != analyze.Unknown {
+			return true
+		}
+	}
+	return false
+}
+
+func share(size, total int64) string {
+	if size == analyze.Unknown || total == analyze.Unknown {
+		return "?"
+	}
+	if total == 0 {
+		return "0.0%"
+	}
+	return fmt.Sprintf("%.1f%%", float64(size)*100/float64(total))
+}
+
+func platformOf(in analyze.Inspection) string {
+	p := in.OS + "/" + in.Architecture
+	if in.Variant != "" {
+		p += "/" + in.Variant
+	}
+	return p
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+func argv(a []string) string {
+	if len(a) == 0 {
+		return "-"
+	}
+	q := make([]string, len(a))
+	for i, s := range a {
+		q[i] = fmt.Sprintf("%q", s)
+	}
+	return "[" + strings.Join(q, ", ") + "]"
+}
+
+func list(a []string) string {
+	if len(a) == 0 {
+		return "-"
+	}
+	return strings.Join(a, ", ")
+}
+
+// inspectJSON is one image in `inspect --format json`; field names are documented.
+type inspectJSON struct {
+	Image          string      `json:"image"`
+	ID             string      `json:"id"`
+	OS             string      `json:"os"`
+	Architecture   string      `json:"architecture"`
+	Variant        string      `json:"variant,omitempty"`
+	Size           *int64      `json:"size"`
+	CompressedSize *int64      `json:"compressedSize,omitempty"`
+	HistoryMatched bool        `json:"historyMatched"`
+	HistoryProblem string      `json:"historyProblem,omitempty"`
+	Layers         []layerJSON `json:"layers"`
+	Steps          []stepJSON  `json:"steps"`
+	Config         configJSON  `json:"config"`
+}
+
+type layerJSON struct {
+	Index          int        `json:"index"`
+	DiffID         string     `json:"diffID"`
+	Digest         string     `json:"digest,omitempty"`
+	Size           *int64     `json:"size"`
+	CompressedSize *int64     `json:"compressedSize,omitempty"`
+	Instruction    string     `json:"instruction"`
+	CreatedBy      string     `json:"createdBy"`
+	Created        *time.Time `json:"created,omitempty"`
+}
+
+type stepJSON struct {
+	Instruction string     `json:"instruction"`
+	CreatedBy   string     `json:"createdBy"`
+	Created     *time.Time `json:"created,omitempty"`
+	EmptyLayer  bool       `json:"emptyLayer"`
+	Layer       *int       `json:"layer,omitempty"`
+}
+
+type configJSON struct {
+	User         string            `json:"user"`
+	WorkingDir   string            `json:"workingDir"`
+	Entrypoint   []string          `json:"entrypoint"`
+	Cmd          []string          `json:"cmd"`
+	Env          []string          `json:"env"`
+	ExposedPorts []string          `json:"exposedPorts"`
+	Volumes      []string          `json:"volumes"`
+	Labels       map[string]string `json:"labels"`
+}
+
+func timeOrNil(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	t = t.UTC()
+	return &t
+}
+
+func digestOrEmpty(h v1.Hash) string {
+	if h == (v1.Hash{}) {
+		return ""
+	}
+	return h.String()
+}
+
+func newInspectJSON(in analyze.Inspection) inspectJSON {
+	v := inspectJSON{
+		Image:          in.Image,
+		ID:             in.ID,
+		OS:             in.OS,
+		Architecture:   in.Architecture,
+		Variant:        in.Variant,
+		Size:           bytesOrNil(in.Size),
+		CompressedSize: bytesOrNil(in.CompressedSize),
+		HistoryMatched: in.HistoryMatched,
+		HistoryProblem: in.HistoryProblem,
+		Layers:         []layerJSON{},
+		Steps:          []stepJSON{},
+		Config: configJSON{
+			User:         in.Config.User,
+			WorkingDir:   in.Config.WorkingDir,
+			Entrypoint:   in.Config.Entrypoint,
+			Cmd:          in.Config.Cmd,
+			Env:          in.Config.Env,
+			ExposedPorts: in.Config.ExposedPorts,
+			Volumes:      in.Config.Volumes,
+			Labels:       in.Config.Labels,
+		},
+	}
+	for _, l := range in.Layers {
+		v.Layers = append(v.Layers, layerJSON{
+			Index:          l.Index,
+			DiffID:         l.DiffID.String(),
+			Digest:         digestOrEmpty(l.Digest),
+			Size:           bytesOrNil(l.Size),
+			CompressedSize: bytesOrNil(l.CompressedSize),
+			Instruction:    l.Instruction,
+			CreatedBy:      l.CreatedBy,
+			Created:        timeOrNil(l.Created),
+		})
+	}
+	for _, s := range in.Steps {
+		sj := stepJSON{Instruction: s.Instruction, CreatedBy: s.CreatedBy, Created: timeOrNil(s.Created), EmptyLayer: s.EmptyLayer}
+		if s.Layer >= 0 {
+			layer := s.Layer
+			sj.Layer = &layer
+		}
+		v.Steps = append(v.Steps, sj)
+	}
+	return v
+}
+
+// InspectRow is what a --format template sees: one row per step (per layer with
+// --layers-only), in build order. Sizes are human-readable; *Bytes fields are bytes
+// (-1 when unknown).
+type InspectRow struct {
+	Image           string
+	ID              string
+	Index           string // layer index, "" for a metadata-only step
+	Size            string // uncompressed
+	CompressedSize  string
+	Share           string
+	Bytes           int64 // uncompressed bytes
+	CompressedBytes int64
+	Instruction     string
+	CreatedBy       string
+	Created         string // RFC 3339, "" when unknown
+	DiffID          string
+	Digest          string
+	EmptyLayer      bool
+}
+
+func inspectRows(in analyze.Inspection, opts inspectOptions) []any {
+	var rows []any
+	base := InspectRow{Image: in.Image, ID: shortID(in.ID, opts.noTrunc)}
+	layerRow := func(l analyze.LayerInfo, s analyze.Step) InspectRow {
+		r := base
+		r.Index = fmt.Sprint(l.Index)
+		r.Size, r.CompressedSize = humanSize(l.Size), humanSize(l.CompressedSize)
+		r.Bytes, r.CompressedBytes = l.Size, l.CompressedSize
+		r.Share = share(l.Size, in.Size)
+		r.DiffID, r.Digest = l.DiffID.String(), digestOrEmpty(l.Digest)
+		r.Instruction, r.CreatedBy = s.Instruction, s.CreatedBy
+		if !s.Created.IsZero() {
+			r.Created = s.Created.UTC().Format(time.RFC3339)
+		}
+		return r
+	}
+	if !in.HistoryMatched {
+		for _, l := range in.Layers {
+			rows = append(rows, layerRow(l, analyze.Step{}))
+		}
+		return rows
+	}
+	for _, s := range in.Steps {
+		if s.Layer >= 0 {
+			rows = append(rows, layerRow(in.Layers[s.Layer], s))
+			continue
+		}
+		if opts.layersOnly {
+			continue
+		}
+		r := base
+		r.Instruction, r.CreatedBy, r.EmptyLayer = s.Instruction, s.CreatedBy, true
+		r.Bytes, r.CompressedBytes = analyze.Unknown, analyze.Unknown
+		if !s.Created.IsZero() {
+			r.Created = s.Created.UTC().Format(time.RFC3339)
+		}
+		rows = append(rows, r)
+	}
+	return rows
+}

@@ -1,0 +1,87 @@
+// Package plugin holds the docker-layers commands: flags, formatting and the terminal.
+// It is the only package that knows about cobra, the docker CLI and tablewriter.
+package plugin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/docker/cli/cli"
+	"github.com/docker/cli/cli-plugins/metadata"
+	cliplugin "github.com/docker/cli/cli-plugins/plugin"
+	"github.com/docker/cli/cli/command"
+	cliflags "github.com/docker/cli/cli/flags"
+	"github.com/spf13/cobra"
+)
+
+// Version is set at build time (-ldflags "-X ...plugin.Version=v1.2.3").
+var Version = "dev"
+
+// Exit codes, documented in the README.
+const (
+	ExitOK          = 0
+	ExitFinding     = 1 // --exit-code: the check found something (a rebuilt layer)
+	ExitUsage       = 2 // bad flags, arguments, format or reference
+	ExitImage       = 3 // an image could not be read
+	ExitInterrupted = 130
+)
+
+// Main runs docker-layers as a Docker CLI plugin (`docker layers …`) or, when executed
+// directly, standalone (`docker-layers …`), and exits.
+func Main() {
+	dockerCli, err := command.NewDockerCli()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(ExitImage)
+	}
+	if cliplugin.RunningStandalone() {
+		err = runStandalone(dockerCli)
+	} else {
+		err = cliplugin.RunPlugin(dockerCli, newRootCommand(dockerCli, "layers"), metadata.Metadata{
+			SchemaVersion:    "0.1.0",
+			Vendor:           "docker-layers",
+			Version:          Version,
+			ShortDescription: "Layer sizes, cache reuse and sharing of images",
+		})
+	}
+	os.Exit(exitCode(dockerCli, err))
+}
+
+func runStandalone(dockerCli *command.DockerCli) error {
+	opts := cliflags.NewClientOptions()
+	root := newRootCommand(dockerCli, filepath.Base(os.Args[0]))
+	// Standalone, the global docker flags (--context, -H, --config, --tls…) are ours.
+	opts.InstallFlags(root.PersistentFlags())
+	root.PersistentPreRunE = func(*cobra.Command, []string) error {
+		return dockerCli.Initialize(opts)
+	}
+	root.SetIn(dockerCli.In())
+	root.SetOut(dockerCli.Out())
+	root.SetErr(dockerCli.Err())
+	return root.Execute()
+}
+
+// exitCode prints err as one line on stderr and returns the documented exit code.
+func exitCode(dockerCli command.Cli, err error) int {
+	if err == nil {
+		return ExitOK
+	}
+	code := ExitImage
+	var st cli.StatusError
+	switch {
+	case errors.As(err, &st) && st.StatusCode != 0:
+		code = st.StatusCode
+	case errors.Is(err, context.Canceled):
+		code = ExitInterrupted
+		err = errors.New("interrupted")
+	}
+	if msg := err.Error(); msg != "" {
+		fmt.Fprintln(dockerCli.Err(), msg)
+	}
+	return code
+}
+
+func errorsIs(err, target error) bool { return errors.Is(err, target) }

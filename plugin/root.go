@@ -33,6 +33,8 @@ instruction made it, which layers images share, and why a rebuild did not reuse 
 	})
 	root.AddCommand(
 		newInspectCommand(dockerCli),
+		newDiffCommand(dockerCli),
+		newSharedCommand(dockerCli),
 	)
 	return root
 }

@@ -32,8 +32,9 @@ type Image struct {
 	// compressed sizes are the source's own figures.
 	LayersCompressed bool
 
-	reader layerReader
-	close  func() error
+	reader  layerReader
+	scanner layerScanner
+	close   func() error
 }
 
 // layerReader streams the uncompressed tars of chosen layers, each once, in whatever
@@ -42,9 +43,24 @@ type layerReader interface {
 	readLayers(ctx context.Context, want []int, fn func(i int, r io.Reader) error) error
 }
 
-// ReadLayers streams the uncompressed tar of each layer in want (indexes into Layers),
-// once each, calling fn with the layer's index. The order of calls is the source's.
-func (img *Image) ReadLayers(ctx context.Context, want []int, fn func(i int, r io.Reader) error) error {
+// layerScanner is for sources that cannot tell which layer a stream is before reading
+// it (a classic `docker save` stream names layers by legacy IDs): they scan every layer
+// and keep what is wanted.
+type layerScanner interface {
+	scanLayers(ctx context.Context, want []int, files bool, fn func(i int, s LayerScan) error) error
+}
+
+// LayerScan is what one read of a layer tells.
+type LayerScan struct {
+	// Size is the uncompressed size (see analyze.ScanLayer).
+	Size int64
+	// Files are the layer's entries in tar order; nil unless asked for.
+	Files []analyze.File
+}
+
+// ScanLayers reads each layer in want (indexes into Layers) once, streaming, and calls fn
+// with its size and, if files is true, its entries. The order of calls is the source's.
+func (img *Image) ScanLayers(ctx context.Context, want []int, files bool, fn func(i int, s LayerScan) error) error {
 	if len(want) == 0 {
 		return nil
 	}
@@ -53,14 +69,38 @@ func (img *Image) ReadLayers(ctx context.Context, want []int, fn func(i int, r i
 			return fmt.Errorf("%s: no layer %d", img.Ref, i)
 		}
 	}
+	if img.scanner != nil {
+		return img.scanner.scanLayers(ctx, want, files, fn)
+	}
 	if img.reader == nil {
 		return fmt.Errorf("%s: this source cannot read layer contents", img.Ref)
 	}
-	return img.reader.readLayers(ctx, want, fn)
+	return img.reader.readLayers(ctx, want, func(i int, r io.Reader) error {
+		s, err := ScanLayer(ctx, r, files)
+		if err != nil {
+			return fmt.Errorf("reading layer %d of %s: %w", i, img.Ref, err)
+		}
+		return fn(i, s)
+	})
 }
 
-// MeasureSizes fills in every unknown uncompressed layer size by streaming those layers
-// once (see analyze.ScanLayer).
+// ScanLayer reads one uncompressed layer tar, stopping when ctx is cancelled.
+func ScanLayer(ctx context.Context, r io.Reader, files bool) (LayerScan, error) {
+	var s LayerScan
+	var collect func(analyze.File) error
+	if files {
+		collect = func(f analyze.File) error {
+			s.Files = append(s.Files, f)
+			return nil
+		}
+	}
+	size, err := analyze.ScanLayer(ctxReader{ctx, r}, collect)
+	s.Size = size
+	return s, err
+}
+
+// MeasureSizes fills in every unknown uncompressed layer size by reading those layers
+// once.
 func (img *Image) MeasureSizes(ctx context.Context) error {
 	var want []int
 	for i, l := range img.Layers {
@@ -68,12 +108,8 @@ func (img *Image) MeasureSizes(ctx context.Context) error {
 			want = append(want, i)
 		}
 	}
-	return img.ReadLayers(ctx, want, func(i int, r io.Reader) error {
-		size, err := analyze.ScanLayer(ctxReader{ctx, r}, nil)
-		if err != nil {
-			return fmt.Errorf("reading layer %d of %s: %w", i, img.Ref, err)
-		}
-		img.Layers[i].Size = size
+	return img.ScanLayers(ctx, want, false, func(i int, s LayerScan) error {
+		img.Layers[i].Size = s.Size
 		return nil
 	})
 }

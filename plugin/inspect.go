@@ -190,7 +190,7 @@ func writeInspectTable(w io.Writer, in analyze.Inspection, opts inspectOptions) 
 	if compressed {
 		total += fmt.Sprintf(", %s compressed", humanSize(in.CompressedSize))
 	}
-	fmt.Fprintf(w, "%s, %d layers, %d metadata-only steps\n", total, len(in.Layers), len(in.Steps)-layerSteps(in.Steps))
+	fmt.Fprintf(w, "%s, %s, %s\n", total, plural(len(in.Layers), "layer"), plural(len(in.Steps)-layerSteps(in.Steps), "metadata-only step"))
 	if !in.HistoryMatched {
 		fmt.Fprintf(w, "Note: %s\n", in.HistoryProblem)
 	}
@@ -223,6 +223,14 @@ func layerSteps(steps []analyze.Step) int {
 		}
 	}
 	return n
+}
+
+// plural says "1 layer", "2 layers".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 func anyCompressed(layers []analyze.LayerInfo) bool {

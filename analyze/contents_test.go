@@ -1,0 +1,81 @@
+package analyze
+
+import (
+	"archive/tar"
+	"bytes"
+	"testing"
+)
+
+type entry struct {
+	name     string
+	typeflag byte
+	size     int64
+	link     string
+}
+
+func tarOf(t *testing.T, entries ...entry) *bytes.Buffer {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, e := range entries {
+		hdr := &tar.Header{Name: e.name, Typeflag: e.typeflag, Size: e.size, Linkname: e.link, Mode: 0o644}
+		if err := tw.WriteHeader(hdr); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tw.Write(bytes.Repeat([]byte("x"), int(e.size))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return &buf
+}
+
+func TestScanLayerCountsRegularFilesOnce(t *testing.T) {
+	layer := tarOf(t,
+		entry{name: "app/", typeflag: tar.TypeDir},
+		entry{name: "app/big", typeflag: tar.TypeReg, size: 1000},
+		entry{name: "app/big-again", typeflag: tar.TypeLink, link: "app/big"},
+		entry{name: "app/link", typeflag: tar.TypeSymlink, link: "big"},
+		entry{name: "./app/small", typeflag: tar.TypeReg, size: 10},
+		entry{name: "app/.wh.gone", typeflag: tar.TypeReg},
+		entry{name: "etc/.wh..wh..opq", typeflag: tar.TypeReg},
+		entry{name: ".wh..wh.plnk/", typeflag: tar.TypeDir},
+	)
+	var files []File
+	size, err := ScanLayer(layer, func(f File) error { files = append(files, f); return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if size != 1010 {
+		t.Errorf("size = %d, want 1010 (regular files, the hardlink once)", size)
+	}
+	want := []File{
+		{Path: "/app", Kind: KindDir},
+		{Path: "/app/big", Kind: KindFile, Size: 1000},
+		{Path: "/app/big-again", Kind: KindHardlink, Link: "app/big"},
+		{Path: "/app/link", Kind: KindSymlink, Link: "big"},
+		{Path: "/app/small", Kind: KindFile, Size: 10},
+		{Path: "/app/gone", Kind: KindWhiteout},
+		{Path: "/etc", Kind: KindOpaque},
+	}
+	if len(files) != len(want) {
+		t.Fatalf("files = %+v", files)
+	}
+	for i := range want {
+		if files[i] != want[i] {
+			t.Errorf("file %d = %+v, want %+v", i, files[i], want[i])
+		}
+	}
+}
+
+func TestScanLayerEmptyAndBroken(t *testing.T) {
+	if size, err := ScanLayer(tarOf(t), nil); err != nil || size != 0 {
+		t.Errorf("empty layer: %d, %v", size, err)
+	}
+	broken := tarOf(t, entry{name: "f", typeflag: tar.TypeReg, size: 600})
+	if _, err := ScanLayer(bytes.NewReader(broken.Bytes()[:700]), nil); err == nil {
+		t.Error("a truncated layer read without error")
+	}
+}

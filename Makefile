@@ -25,5 +25,11 @@ demo: build
 testdata:
 	$(GO) run ./tools/gendemo -out testdata/demo
 
+# Speed and memory figures (reported in notes; never asserted in timed tests).
+bench:
+	$(GO) test -run XXX -bench . -benchtime 3x -benchmem ./analyze/...
+
 clean:
 	rm -rf bin
+
+include test/e2e/e2e.mk

@@ -20,10 +20,11 @@ import (
 )
 
 type inspectOptions struct {
-	format     string
-	noTrunc    bool
-	layersOnly bool
-	platform   string
+	format       string
+	noTrunc      bool
+	layersOnly   bool
+	platform     string
+	uncompressed bool
 }
 
 func newInspectCommand(dockerCli command.Cli) *cobra.Command {
@@ -36,6 +37,8 @@ size where the source stores compressed blobs, its share of the image, and the
 instruction that made it. Metadata-only steps (ENV, CMD, ...) appear between the layers.
 
 IMAGE is one of:
+  NAME[:TAG|@DIGEST], IMAGE-ID     an image in the Docker engine (also docker-daemon:REF)
+  docker://NAME[:TAG|@DIGEST]      an image in a registry (manifest and config only)
   docker-archive:PATH[:NAME:TAG]   a docker save tar
   oci:DIR[:TAG]                    an OCI image layout`,
 		Args: minArgs(1),
@@ -47,6 +50,7 @@ IMAGE is one of:
 	flags.StringVar(&opts.format, "format", "table", formatHelp)
 	flags.BoolVar(&opts.noTrunc, "no-trunc", false, "Don't truncate output: full IDs and the raw history text")
 	flags.BoolVar(&opts.layersOnly, "layers-only", false, "Show only the steps that made a layer")
+	flags.BoolVar(&opts.uncompressed, "uncompressed", false, "For docker:// images, download every layer blob to measure uncompressed sizes (nothing is kept on disk)")
 	addPlatformFlag(flags, &opts.platform)
 	return cmd
 }
@@ -60,14 +64,18 @@ func runInspect(cmd *cobra.Command, dockerCli command.Cli, refs []string, opts i
 	if err != nil {
 		return err
 	}
+	srcOpts = withEngine(dockerCli, srcOpts)
 	ctx, stop := commandContext(cmd)
 	defer stop()
 
 	var results []analyze.Inspection
 	for _, ref := range refs {
-		in, err := inspectImage(ctx, ref, srcOpts)
+		in, downloaded, err := inspectImageSizes(ctx, ref, srcOpts, opts.uncompressed)
 		if err != nil {
 			return imageError(cmd, err)
+		}
+		if downloaded > 0 {
+			fmt.Fprintf(dockerCli.Err(), "%s: downloaded %s (%d bytes) from the registry to measure uncompressed sizes; nothing was kept\n", ref, humanSize(downloaded), downloaded)
 		}
 		results = append(results, in)
 	}
@@ -98,15 +106,50 @@ func runInspect(cmd *cobra.Command, dockerCli command.Cli, refs []string, opts i
 }
 
 func inspectImage(ctx context.Context, ref string, opts source.Options) (analyze.Inspection, error) {
+	in, _, err := inspectImageSizes(ctx, ref, opts, true)
+	return in, err
+}
+
+// inspectImageSizes inspects ref; uncompressed sizes of a registry image are measured
+// (downloading every layer blob) only when download is true. downloaded is how many
+// bytes that took.
+func inspectImageSizes(ctx context.Context, ref string, opts source.Options, download bool) (in analyze.Inspection, downloaded int64, err error) {
 	img, err := source.Open(ctx, ref, opts)
 	if err != nil {
-		return analyze.Inspection{}, err
+		return analyze.Inspection{}, 0, err
 	}
 	defer img.Close()
-	if err := img.MeasureSizes(ctx); err != nil {
-		return analyze.Inspection{}, err
+	if !img.Remote || download {
+		before := img.BytesDownloaded()
+		if err := img.MeasureSizes(ctx); err != nil {
+			return analyze.Inspection{}, 0, err
+		}
+		downloaded = img.BytesDownloaded() - before
 	}
-	return analyze.Inspect(img.Image), nil
+	return analyze.Inspect(img.Image), downloaded, nil
+}
+
+// withEngine lets the source reach the engine the docker CLI talks to (its context,
+// DOCKER_HOST, TLS and API version negotiation), only when a reference needs it, and
+// shows progress of long reads on stderr when it is a terminal.
+func withEngine(dockerCli command.Cli, opts source.Options) source.Options {
+	opts.Daemon = func() (source.DaemonClient, error) {
+		c := dockerCli.Client()
+		if c == nil {
+			return nil, fmt.Errorf("no Docker engine client")
+		}
+		return c, nil
+	}
+	if errOut := dockerCli.Err(); errOut != nil && errOut.IsTerminal() {
+		opts.Progress = func(p source.Progress) {
+			if p.Done {
+				fmt.Fprintf(errOut, "\r\033[K%s: %s: %s read\n", p.Ref, p.What, humanSize(p.Bytes))
+				return
+			}
+			fmt.Fprintf(errOut, "\r\033[K%s: %s: %s read", p.Ref, p.What, humanSize(p.Bytes))
+		}
+	}
+	return opts
 }
 
 // commandContext is cancelled by Ctrl-C or SIGTERM, so long reads stop promptly.

@@ -56,6 +56,9 @@ func runStandalone(dockerCli *command.DockerCli) error {
 	// Standalone, the global docker flags (--context, -H, --config, --tls…) are ours.
 	opts.InstallFlags(root.PersistentFlags())
 	root.PersistentPreRunE = func(*cobra.Command, []string) error {
+		// As docker's own main does: TLS only when asked for, so a plain unix socket
+		// does not look for certificates.
+		opts.SetDefaultOptions(root.PersistentFlags())
 		return dockerCli.Initialize(opts)
 	}
 	root.SetIn(dockerCli.In())

@@ -31,6 +31,11 @@ type Image struct {
 	// LayersCompressed is true when the source stores compressed layer blobs, so
 	// compressed sizes are the source's own figures.
 	LayersCompressed bool
+	// Remote is true when reading layer contents downloads them (a registry): callers
+	// should do it only when asked to.
+	Remote bool
+
+	downloaded func() int64
 
 	reader  layerReader
 	scanner layerScanner
@@ -114,6 +119,15 @@ func (img *Image) MeasureSizes(ctx context.Context) error {
 	})
 }
 
+// BytesDownloaded is how many bytes the source has fetched over the network so far
+// (manifests, configs and layer blobs); 0 for local sources.
+func (img *Image) BytesDownloaded() int64 {
+	if img.downloaded == nil {
+		return 0
+	}
+	return img.downloaded()
+}
+
 // Close releases what the source holds open.
 func (img *Image) Close() error {
 	if img.close == nil {
@@ -125,8 +139,28 @@ func (img *Image) Close() error {
 // Options tune how images are opened.
 type Options struct {
 	// Platform picks one image from a multi-platform index; nil means the default
-	// (linux/amd64, or the only platform there is).
+	// (the engine's platform when known, else linux/amd64, or the only platform there is).
 	Platform *v1.Platform
+	// Daemon supplies the client of the local Docker engine. It is called only for
+	// references to the engine (and, when known, to learn the engine's platform for a
+	// multi-platform registry image), so commands on files never touch the engine.
+	Daemon func() (DaemonClient, error)
+	// Progress, when set, is told how a long stream (an engine export, layer blobs
+	// downloaded from a registry) is going: a few times a second once it has run for a
+	// second, and once more with Done set. Quick reads report nothing.
+	Progress func(Progress)
+}
+
+// Progress is a report on a long read.
+type Progress struct {
+	// Ref is the image reference being read.
+	Ref string
+	// What says what is being read ("exporting from the Docker engine").
+	What string
+	// Bytes is how many bytes have been read so far.
+	Bytes int64
+	// Done is set on the last report.
+	Done bool
 }
 
 // Errors a caller may want to tell apart.
@@ -190,8 +224,12 @@ func Open(ctx context.Context, ref string, opts Options) (*Image, error) {
 		img, err = openArchive(ctx, r, opts)
 	case TransportLayout:
 		img, err = openLayout(ctx, r, opts)
+	case TransportDaemon:
+		img, err = openDaemon(ctx, r, opts)
+	case TransportRegistry:
+		img, err = openRegistry(ctx, r, opts)
 	default:
-		return nil, usageErrorf("%s: the %s transport is not supported yet (use docker-archive:PATH or oci:DIR)", ref, r.Transport)
+		return nil, usageErrorf("%s: the %s transport is not supported", ref, r.Transport)
 	}
 	if err != nil {
 		return nil, err

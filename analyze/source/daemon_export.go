@@ -1,0 +1,306 @@
+package source
+
+import (
+	"archive/tar"
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// An export (`docker save` stream) comes in one of two layouts: the classic one
+// (<v1id>/layer.tar in name order, <config>.json, manifest.json) or the OCI one that
+// Docker 25+ and the containerd image store write (blobs/sha256/…, layers possibly
+// compressed, index.json and manifest.json last). Neither says which layer an entry is
+// before it has been read, so both are read the same way: hash each layer-like entry's
+// uncompressed bytes and match the result against the wanted diffIDs.
+
+const (
+	// maxMetadataFile bounds one JSON file kept from an export (config, manifest, index).
+	maxMetadataFile = 16 << 20
+	// maxMetadataTotal bounds all the JSON kept while looking for the config.
+	maxMetadataTotal = 64 << 20
+)
+
+// findConfig reads an export until it holds the config of the image whose engine ID is
+// id: the config digest (classic image store) or a manifest or index digest (containerd
+// image store). Layer bytes are skipped, and reading stops as soon as the config is
+// found.
+func findConfig(ctx context.Context, r io.Reader, id string) ([]byte, error) {
+	want := strings.TrimPrefix(id, "sha256:")
+	blobs := map[string][]byte{}
+	var kept int64
+	tr := tar.NewReader(bufio.NewReaderSize(ctxReader{ctx, r}, 1<<20))
+	br := bufio.NewReaderSize(nil, 512)
+	for {
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading the export: %w", err)
+		}
+		if hdr.Typeflag != tar.TypeReg || hdr.Size > maxMetadataFile || kept+hdr.Size > maxMetadataTotal {
+			continue
+		}
+		name := cleanArchivePath(hdr.Name)
+		var key string
+		switch {
+		case strings.HasPrefix(name, "blobs/sha256/"):
+			key = path.Base(name)
+		case !strings.Contains(name, "/") && strings.HasSuffix(name, ".json"):
+			key = strings.TrimSuffix(name, ".json")
+		default:
+			continue
+		}
+		br.Reset(tr)
+		if head, _ := br.Peek(1); len(head) == 0 || head[0] != '{' {
+			continue
+		}
+		raw, err := io.ReadAll(br)
+		if err != nil {
+			return nil, fmt.Errorf("reading %s from the export: %w", name, err)
+		}
+		blobs[key] = raw
+		kept += int64(len(raw))
+		if cfg, ok := resolveConfig(blobs, want, 0); ok {
+			return cfg, nil
+		}
+	}
+	// An ID the export does not name (an engine that re-encodes what it stores): fall
+	// back to manifest.json's only image.
+	if m, ok := blobs["manifest"]; ok {
+		var entries []struct{ Config string }
+		if err := json.Unmarshal(m, &entries); err == nil && len(entries) == 1 {
+			key := path.Base(cleanArchivePath(entries[0].Config))
+			key = strings.TrimSuffix(key, ".json")
+			if cfg, ok := resolveConfig(blobs, key, 0); ok {
+				return cfg, nil
+			}
+		}
+	}
+	return nil, fmt.Errorf("the export holds no config for image %s", id)
+}
+
+// resolveConfig follows an index or manifest held in blobs down to an image config.
+func resolveConfig(blobs map[string][]byte, digestHex string, depth int) ([]byte, bool) {
+	raw, ok := blobs[digestHex]
+	if !ok || depth > 4 {
+		return nil, false
+	}
+	var probe struct {
+		RootFS    *json.RawMessage `json:"rootfs"`
+		Config    *v1.Descriptor   `json:"config"`
+		Manifests []v1.Descriptor  `json:"manifests"`
+	}
+	if json.Unmarshal(raw, &probe) != nil {
+		return nil, false
+	}
+	switch {
+	case probe.RootFS != nil:
+		return raw, true
+	case probe.Config != nil:
+		return resolveConfig(blobs, probe.Config.Digest.Hex, depth+1)
+	case len(probe.Manifests) > 0:
+		d, err := pickPlatform(&v1.IndexManifest{Manifests: probe.Manifests}, nil, "")
+		if err != nil {
+			return nil, false
+		}
+		return resolveConfig(blobs, d.Digest.Hex, depth+1)
+	}
+	return nil, false
+}
+
+// scanLayers streams the image's export once and scans the wanted layers as they pass.
+func (d *daemonImage) scanLayers(ctx context.Context, want []int, files bool, fn func(int, LayerScan) error) error {
+	wanted := map[v1.Hash][]int{}
+	for _, i := range want {
+		wanted[d.diffIDs[i]] = append(wanted[d.diffIDs[i]], i)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	rc, err := d.client.ImageSave(ctx, []string{d.id})
+	if err != nil {
+		return daemonError(d.client, d.where, err)
+	}
+	defer rc.Close()
+	counter := &countingReader{r: rc}
+	stop := startProgress(d.progress, d.where, "exporting from the Docker engine", counter.n.Load)
+	defer stop()
+
+	err = scanExport(ctx, counter, wanted, files, fn)
+	if err != nil {
+		if e := ctxErr(err); e != nil {
+			return e
+		}
+		return fmt.Errorf("%s: reading the engine's export: %w", d.where, err)
+	}
+	return nil
+}
+
+// scanExport scans layer-like entries of an export until every wanted diffID is found.
+func scanExport(ctx context.Context, r io.Reader, wanted map[v1.Hash][]int, files bool, fn func(int, LayerScan) error) error {
+	tr := tar.NewReader(bufio.NewReaderSize(ctxReader{ctx, r}, 1<<20))
+	br := bufio.NewReaderSize(nil, 1<<20)
+	for len(wanted) > 0 {
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		// Even an empty layer tar holds its 1024-byte end marker.
+		if hdr.Typeflag != tar.TypeReg || hdr.Size < 1024 {
+			continue
+		}
+		name := cleanArchivePath(hdr.Name)
+		br.Reset(tr)
+		head, _ := br.Peek(512)
+		comp := sniff(head)
+		if comp == compressionNone {
+			if !looksLikeTar(head) {
+				continue
+			}
+			// An uncompressed OCI blob is named by its digest, which is its diffID:
+			// no need to hash one that is not wanted.
+			if strings.HasPrefix(name, "blobs/sha256/") {
+				if h, err := v1.NewHash("sha256:" + path.Base(name)); err == nil {
+					if _, ok := wanted[h]; !ok {
+						continue
+					}
+				}
+			}
+		}
+		diffID, s, err := hashAndScan(ctx, br, comp, files)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		idxs, ok := wanted[diffID]
+		if !ok {
+			continue
+		}
+		delete(wanted, diffID)
+		for _, i := range idxs {
+			if err := fn(i, s); err != nil {
+				return err
+			}
+		}
+	}
+	if len(wanted) > 0 {
+		var missing []string
+		for h := range wanted {
+			missing = append(missing, h.String())
+		}
+		return fmt.Errorf("the export lacks layer(s) %s", strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+// hashAndScan scans one layer blob and returns the digest of its uncompressed bytes.
+func hashAndScan(ctx context.Context, r io.Reader, comp compression, files bool) (v1.Hash, LayerScan, error) {
+	rc, err := decompress(r, comp)
+	if err != nil {
+		return v1.Hash{}, LayerScan{}, err
+	}
+	defer rc.Close()
+	h := sha256.New()
+	tee := io.TeeReader(rc, h)
+	s, err := ScanLayer(ctx, tee, files)
+	if err != nil {
+		return v1.Hash{}, LayerScan{}, err
+	}
+	// The tar may carry padding after its end marker: it is part of the diffID.
+	if _, err := io.Copy(io.Discard, ctxReader{ctx, tee}); err != nil {
+		return v1.Hash{}, LayerScan{}, err
+	}
+	return v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(h.Sum(nil))}, s, nil
+}
+
+// looksLikeTar is true for a ustar/GNU header or an all-zero block (an empty tar).
+func looksLikeTar(head []byte) bool {
+	if len(head) >= 262 && string(head[257:262]) == "ustar" {
+		return true
+	}
+	for _, b := range head {
+		if b != 0 {
+			return false
+		}
+	}
+	return len(head) > 0
+}
+
+// ctxErr returns the context error err carries, if any.
+func ctxErr(err error) error {
+	switch {
+	case errors.Is(err, context.Canceled):
+		return context.Canceled
+	case errors.Is(err, context.DeadlineExceeded):
+		return context.DeadlineExceeded
+	}
+	return nil
+}
+
+type countingReader struct {
+	r io.Reader
+	n atomic.Int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// progressDelay is how long a stream runs before progress is shown at all: a quick
+// read stays silent.
+const progressDelay = time.Second
+
+// startProgress reports read() to report a few times a second once progressDelay has
+// passed, and once more, with Done set, when the returned stop is called.
+func startProgress(report func(Progress), ref, what string, read func() int64) (stop func()) {
+	if report == nil {
+		return func() {}
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	var shown atomic.Bool
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		select {
+		case <-done:
+			return
+		case <-time.After(progressDelay):
+		}
+		t := time.NewTicker(250 * time.Millisecond)
+		defer t.Stop()
+		for {
+			shown.Store(true)
+			report(Progress{Ref: ref, What: what, Bytes: read()})
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		wg.Wait()
+		if shown.Load() {
+			report(Progress{Ref: ref, What: what, Bytes: read(), Done: true})
+		}
+	}
+}

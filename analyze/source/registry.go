@@ -1,0 +1,205 @@
+package source
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/moby/moby/client"
+)
+
+// openRegistry opens docker://REF. It reads the manifest (and index) and the config:
+// no layer blob is downloaded until layer contents are asked for.
+func openRegistry(ctx context.Context, r Ref, opts Options) (*Image, error) {
+	where := "docker://" + r.Path
+	var nameOpts []name.Option
+	if isLoopback(r.Path) {
+		// As docker does: a registry on this machine is spoken to over plain HTTP.
+		nameOpts = append(nameOpts, name.Insecure)
+	}
+	ref, err := name.ParseReference(r.Path, nameOpts...)
+	if err != nil {
+		return nil, usageErrorf("%s: %v", where, err)
+	}
+	counter := &countingTransport{base: remote.DefaultTransport}
+	ropts := []remote.Option{
+		remote.WithContext(ctx),
+		remote.WithAuthFromKeychain(authn.DefaultKeychain),
+		remote.WithTransport(counter),
+		remote.WithUserAgent("docker-layers"),
+	}
+	desc, err := remote.Get(ref, ropts...)
+	if err != nil {
+		return nil, registryError(ref, where, err)
+	}
+	var img v1.Image
+	switch {
+	case desc.MediaType.IsIndex():
+		idx, err := desc.ImageIndex()
+		if err != nil {
+			return nil, registryError(ref, where, err)
+		}
+		im, err := idx.IndexManifest()
+		if err != nil {
+			return nil, registryError(ref, where, err)
+		}
+		platform := opts.Platform
+		if platform == nil {
+			platform = enginePlatform(ctx, opts)
+		}
+		d, err := pickPlatform(im, platform, where)
+		if err != nil && opts.Platform == nil && platform != nil {
+			// The engine's platform is a default, not a demand.
+			d, err = pickPlatform(im, nil, where)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if img, err = resolveImage(idx, d, platform, where); err != nil {
+			return nil, registryError(ref, where, err)
+		}
+	default:
+		if img, err = desc.Image(); err != nil {
+			return nil, registryError(ref, where, err)
+		}
+	}
+	out, err := fromV1(img, TransportRegistry)
+	if err != nil {
+		return nil, registryError(ref, where, err)
+	}
+	out.Remote = true
+	out.downloaded = counter.n.Load
+	if opts.Progress != nil {
+		out.reader = progressReader{inner: out.reader, report: opts.Progress, ref: where, read: counter.n.Load}
+	}
+	return out, nil
+}
+
+// enginePlatform asks the local engine, if one is configured and answers quickly, for
+// its platform.
+func enginePlatform(ctx context.Context, opts Options) *v1.Platform {
+	if opts.Daemon == nil {
+		return nil
+	}
+	c, err := opts.Daemon()
+	if err != nil || c == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	v, err := c.ServerVersion(ctx, client.ServerVersionOptions{})
+	if err != nil || v.Os == "" || v.Arch == "" {
+		return nil
+	}
+	return &v1.Platform{OS: v.Os, Architecture: v.Arch}
+}
+
+// isLoopback is true for references to localhost, 127.0.0.0/8 or ::1.
+func isLoopback(ref string) bool {
+	host, _, _ := strings.Cut(ref, "/")
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.Trim(host, "[]")
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// registryError turns a registry error into one line saying what to do.
+func registryError(ref name.Reference, where string, err error) error {
+	if e := ctxErr(err); e != nil {
+		return e
+	}
+	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrUsage) {
+		return err
+	}
+	registry := ref.Context().RegistryStr()
+	var terr *transport.Error
+	if errors.As(err, &terr) {
+		switch {
+		case terr.StatusCode == http.StatusUnauthorized || terr.StatusCode == http.StatusForbidden || hasCode(terr, transport.UnauthorizedErrorCode, transport.DeniedErrorCode):
+			return fmt.Errorf("%s: the registry %s refused access (%d): log in with docker login %s, or check the name", where, registry, terr.StatusCode, registry)
+		case terr.StatusCode == http.StatusNotFound || hasCode(terr, transport.ManifestUnknownErrorCode, transport.NameUnknownErrorCode):
+			return notFoundf("%s: no such image in the registry %s: check the name and tag", where, registry)
+		}
+		return fmt.Errorf("%s: the registry %s answered %d: %v", where, registry, terr.StatusCode, firstLine(terr.Error()))
+	}
+	var nerr net.Error
+	var oerr *net.OpError
+	var derr *net.DNSError
+	if errors.As(err, &derr) || errors.As(err, &oerr) || errors.As(err, &nerr) {
+		return fmt.Errorf("%s: cannot reach the registry %s: %v: check the address and your network", where, registry, firstLine(err.Error()))
+	}
+	return fmt.Errorf("%s: %w", where, err)
+}
+
+func hasCode(e *transport.Error, codes ...transport.ErrorCode) bool {
+	for _, d := range e.Errors {
+		for _, c := range codes {
+			if d.Code == c {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}
+
+// countingTransport counts the response bytes read from a registry.
+type countingTransport struct {
+	base http.RoundTripper
+	n    atomic.Int64
+}
+
+func (t *countingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.base.RoundTrip(req)
+	if err != nil || resp.Body == nil {
+		return resp, err
+	}
+	resp.Body = &countingBody{ReadCloser: resp.Body, n: &t.n}
+	return resp, nil
+}
+
+type countingBody struct {
+	io.ReadCloser
+	n *atomic.Int64
+}
+
+// progressReader reports download progress while layers are read.
+type progressReader struct {
+	inner  layerReader
+	report func(Progress)
+	ref    string
+	read   func() int64
+}
+
+func (p progressReader) readLayers(ctx context.Context, want []int, fn func(int, io.Reader) error) error {
+	start := p.read()
+	stop := startProgress(p.report, p.ref, "downloading layer blobs", func() int64 { return p.read() - start })
+	defer stop()
+	return p.inner.readLayers(ctx, want, fn)
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.n.Add(int64(n))
+	return n, err
+}

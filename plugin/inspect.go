@@ -238,7 +238,7 @@ func writeInspectTable(w io.Writer, in analyze.Inspection, opts inspectOptions) 
 		fmt.Fprintf(w, "Note: %s\n", in.HistoryProblem)
 	}
 	if in.Size == analyze.Unknown {
-		fmt.Fprintln(w, "Note: ? = unknown: this source does not record uncompressed sizes")
+		fmt.Fprintln(w, "Note: ? = unknown: a registry records only compressed sizes; --uncompressed streams the layers to measure them")
 	}
 	c := in.Config
 	fmt.Fprintf(w, "User: %s   Workdir: %s\n", orDefault(c.User, "root (default)"), orDefault(c.WorkingDir, "/ (default)"))

@@ -2,6 +2,8 @@ package analyze
 
 import (
 	"archive/tar"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -34,6 +36,9 @@ type File struct {
 	Size int64
 	// Link is a symlink's or hardlink's target.
 	Link string
+	// Digest is the sha256 of a regular file's content ("sha256:…"), so an edit that
+	// keeps the size still shows; empty for other kinds and when sizes alone were asked.
+	Digest string
 }
 
 const (
@@ -42,8 +47,9 @@ const (
 )
 
 // ScanLayer reads an uncompressed layer tar once, streaming, and calls fn (if not nil)
-// for every entry. It returns the layer's uncompressed size as the engine counts it: the
-// sum of the sizes of its regular files, each hardlink counted once.
+// for every entry, with regular files' content digests. It returns the layer's
+// uncompressed size as the engine counts it: the sum of the sizes of its regular files,
+// each hardlink counted once. With fn nil, contents are skipped, not hashed.
 func ScanLayer(r io.Reader, fn func(File) error) (int64, error) {
 	tr := tar.NewReader(r)
 	var size int64
@@ -57,6 +63,13 @@ func ScanLayer(r io.Reader, fn func(File) error) (int64, error) {
 		}
 		f := fileOf(hdr)
 		size += f.Size
+		if fn != nil && f.Kind == KindFile {
+			h := sha256.New()
+			if _, err := io.Copy(h, tr); err != nil {
+				return size, fmt.Errorf("reading %s in layer tar: %w", f.Path, err)
+			}
+			f.Digest = "sha256:" + hex.EncodeToString(h.Sum(nil))
+		}
 		if fn != nil && f.Path != "" {
 			if err := fn(f); err != nil {
 				return size, err

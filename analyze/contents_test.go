@@ -3,8 +3,28 @@ package analyze
 import (
 	"archive/tar"
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
 	"testing"
 )
+
+func digestOf(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+func TestChangedFilesSeesSameSizeEdits(t *testing.T) {
+	old := []File{{Path: "/app/a.js", Kind: KindFile, Size: 3, Digest: digestOf("abc")}}
+	edited := []File{{Path: "/app/a.js", Kind: KindFile, Size: 3, Digest: digestOf("abd")}}
+	got := ChangedFiles(old, edited)
+	if len(got) != 1 || got[0].Change != FileModified || got[0].Path != "/app/a.js" {
+		t.Errorf("same-size edit: %+v", got)
+	}
+	if got := ChangedFiles(old, old); len(got) != 0 {
+		t.Errorf("no edit: %+v", got)
+	}
+}
 
 type entry struct {
 	name     string
@@ -53,10 +73,10 @@ func TestScanLayerCountsRegularFilesOnce(t *testing.T) {
 	}
 	want := []File{
 		{Path: "/app", Kind: KindDir},
-		{Path: "/app/big", Kind: KindFile, Size: 1000},
+		{Path: "/app/big", Kind: KindFile, Size: 1000, Digest: digestOf(strings.Repeat("x", 1000))},
 		{Path: "/app/big-again", Kind: KindHardlink, Link: "app/big"},
 		{Path: "/app/link", Kind: KindSymlink, Link: "big"},
-		{Path: "/app/small", Kind: KindFile, Size: 10},
+		{Path: "/app/small", Kind: KindFile, Size: 10, Digest: digestOf(strings.Repeat("x", 10))},
 		{Path: "/app/gone", Kind: KindWhiteout},
 		{Path: "/etc", Kind: KindOpaque},
 	}

@@ -635,7 +635,7 @@ func ChangedFiles(oldFiles, newFiles []File) []FileChange {
 	for p, nf := range newByPath {
 		of, inOld := oldByPath[p]
 		switch {
-		case inOld && of.Kind == nf.Kind && of.Size == nf.Size && of.Link == nf.Link:
+		case inOld && of.Kind == nf.Kind && of.Size == nf.Size && of.Link == nf.Link && of.Digest == nf.Digest:
 		case nf.Kind == KindWhiteout:
 			out = append(out, FileChange{Path: p, Change: FileDeleted, Size: of.Size})
 		case inOld && of.Kind != KindWhiteout:

@@ -268,7 +268,7 @@ func writeDiffBreak(w io.Writer, c analyze.Comparison, opts diffOptions) {
 		return
 	}
 	if b.ChangedFilesTotal == 0 {
-		fmt.Fprintln(w, "  No file differs in kind, size or link target: what changed kept its size (same-size edits, times, permissions, owners).")
+		fmt.Fprintln(w, "  No file differs in kind, content or link target: what changed is only times, permissions or owners.")
 		return
 	}
 	head := fmt.Sprintf("Changed files in layer %d", b.Layer)

@@ -246,14 +246,14 @@ func TestArchiveBadInput(t *testing.T) {
 
 func TestParseRef(t *testing.T) {
 	for in, want := range map[string]Ref{
-		"docker-archive:a.tar":               {Transport: TransportArchive, Path: "a.tar"},
-		"docker-archive:a.tar:app:v1":        {Transport: TransportArchive, Path: "a.tar", Tag: "app:v1"},
-		"oci:dir":                            {Transport: TransportLayout, Path: "dir"},
-		"oci:dir:v1":                         {Transport: TransportLayout, Path: "dir", Tag: "v1"},
-		"docker://registry.example/app:v1":   {Transport: TransportRegistry, Path: "registry.example/app:v1"},
-		"docker-daemon:app:v1":               {Transport: TransportDaemon, Path: "app:v1"},
-		"app:v1":                             {Transport: TransportDaemon, Path: "app:v1"},
-		"localhost:5000/app":                 {Transport: TransportDaemon, Path: "localhost:5000/app"},
+		"docker-archive:a.tar":                {Transport: TransportArchive, Path: "a.tar"},
+		"docker-archive:a.tar:app:v1":         {Transport: TransportArchive, Path: "a.tar", Tag: "app:v1"},
+		"oci:dir":                             {Transport: TransportLayout, Path: "dir"},
+		"oci:dir:v1":                          {Transport: TransportLayout, Path: "dir", Tag: "v1"},
+		"docker://registry.example/app:v1":    {Transport: TransportRegistry, Path: "registry.example/app:v1"},
+		"docker-daemon:app:v1":                {Transport: TransportDaemon, Path: "app:v1"},
+		"app:v1":                              {Transport: TransportDaemon, Path: "app:v1"},
+		"localhost:5000/app":                  {Transport: TransportDaemon, Path: "localhost:5000/app"},
 		"sha256:0123456789abcdef0123456789ab": {Transport: TransportDaemon, Path: "sha256:0123456789abcdef0123456789ab"},
 	} {
 		got, err := ParseRef(in)

@@ -20,6 +20,12 @@ test:
 # The README's first command: the binary, standalone, on the demo images (no daemon).
 demo: build
 	$(BIN) inspect oci:testdata/demo:lazy-v1-buildkit
+	@echo
+	$(BIN) diff oci:testdata/demo:lazy-v1-buildkit oci:testdata/demo:lazy-v2-buildkit
+	@echo
+	$(BIN) diff oci:testdata/demo:pro-v1-buildkit oci:testdata/demo:pro-v2-buildkit
+	@echo
+	$(BIN) shared oci:testdata/demo:lazy-v1-buildkit oci:testdata/demo:lazy-v2-buildkit oci:testdata/demo:pro-v1-buildkit oci:testdata/demo:pro-v2-buildkit
 
 # Regenerates the committed demo images.
 testdata:

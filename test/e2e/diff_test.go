@@ -46,7 +46,8 @@ func TestDiffAgreesWithTheBuilder(t *testing.T) {
 				ctx := copyContext(t, "app")
 				repo := "e2e/diff-" + order + "-" + b.name
 				build(t, ctx, dockerfile, repo+":v1", b.buildkit)
-				replaceInFile(t, filepath.Join(ctx, "src", "util.js"), `"hello, "`, `"hi there, "`)
+				// A one-line edit unique to this test: another test's edit must not be a cache hit.
+				replaceInFile(t, filepath.Join(ctx, "src", "util.js"), `"hello, "`, `"hello from `+t.Name()+`, "`)
 				log := build(t, ctx, dockerfile, repo+":v2", b.buildkit)
 
 				// Read the images from `docker save` archives, so the test does not

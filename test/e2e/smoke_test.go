@@ -26,7 +26,8 @@ func TestHarnessSmoke(t *testing.T) {
 			ctx := copyContext(t, "app")
 			tag := "e2e/smoke-" + b.name + ":v1"
 			build(t, ctx, "Dockerfile.lazy", tag, b.buildkit)
-			replaceInFile(t, filepath.Join(ctx, "src", "util.js"), `"hello, "`, `"hi there, "`)
+			// A one-line edit unique to this test: another test's edit must not be a cache hit.
+			replaceInFile(t, filepath.Join(ctx, "src", "util.js"), `"hello, "`, `"hello from `+t.Name()+`, "`)
 			log := build(t, ctx, "Dockerfile.lazy", tag, b.buildkit)
 
 			want := map[string]bool{"WORKDIR /app": true, "COPY . .": false, "RUN npm install": false}

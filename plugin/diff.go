@@ -33,7 +33,8 @@ that broke it, and what a pull of NEW moves when OLD is already there. When a CO
 the whole build context made a dependency install re-run, it says how to reorder.
 
 OLD and NEW are each one of:
-  NAME[:TAG]                       an image in the local Docker engine
+  NAME[:TAG|@DIGEST], IMAGE-ID     an image in the Docker engine (also docker-daemon:REF)
+  docker://NAME[:TAG|@DIGEST]      an image in a registry (only the breaking layers are downloaded)
   docker-archive:PATH[:NAME:TAG]   a docker save tar
   oci:DIR[:TAG]                    an OCI image layout
 
@@ -53,16 +54,10 @@ added or removed a layer.`,
 }
 
 func runDiff(cmd *cobra.Command, dockerCli command.Cli, oldRef, newRef string, opts diffOptions) error {
-	format, err := parseFormat(cmd, opts.format)
+	format, srcOpts, ctx, stop, err := prepareRun(cmd, dockerCli, opts.format, opts.platform)
 	if err != nil {
 		return err
 	}
-	srcOpts, err := sourceOptions(cmd, opts.platform)
-	if err != nil {
-		return err
-	}
-	srcOpts = withEngine(dockerCli, srcOpts)
-	ctx, stop := commandContext(cmd)
 	defer stop()
 
 	d, err := compareImages(ctx, oldRef, newRef, srcOpts, opts.noTrunc)

@@ -56,16 +56,10 @@ IMAGE is one of:
 }
 
 func runInspect(cmd *cobra.Command, dockerCli command.Cli, refs []string, opts inspectOptions) error {
-	format, err := parseFormat(cmd, opts.format)
+	format, srcOpts, ctx, stop, err := prepareRun(cmd, dockerCli, opts.format, opts.platform)
 	if err != nil {
 		return err
 	}
-	srcOpts, err := sourceOptions(cmd, opts.platform)
-	if err != nil {
-		return err
-	}
-	srcOpts = withEngine(dockerCli, srcOpts)
-	ctx, stop := commandContext(cmd)
 	defer stop()
 
 	var results []analyze.Inspection
@@ -150,6 +144,22 @@ func withEngine(dockerCli command.Cli, opts source.Options) source.Options {
 		}
 	}
 	return opts
+}
+
+// prepareRun is what every command does before any I/O: check --format and --platform
+// (usage errors first), reach the engine only if a reference needs it, and make Ctrl-C
+// cancel whatever is read.
+func prepareRun(cmd *cobra.Command, dockerCli command.Cli, formatFlag, platform string) (outputFormat, source.Options, context.Context, context.CancelFunc, error) {
+	format, err := parseFormat(cmd, formatFlag)
+	if err != nil {
+		return outputFormat{}, source.Options{}, nil, nil, err
+	}
+	srcOpts, err := sourceOptions(cmd, platform)
+	if err != nil {
+		return outputFormat{}, source.Options{}, nil, nil, err
+	}
+	ctx, stop := commandContext(cmd)
+	return format, withEngine(dockerCli, srcOpts), ctx, stop, nil
 }
 
 // commandContext is cancelled by Ctrl-C or SIGTERM, so long reads stop promptly.

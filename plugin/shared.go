@@ -87,16 +87,10 @@ The engine's images are read from metadata alone (inspect and history, as
 }
 
 func runShared(cmd *cobra.Command, dockerCli command.Cli, refs []string, opts sharedOptions) error {
-	format, err := parseFormat(cmd, opts.format)
+	format, srcOpts, ctx, stop, err := prepareRun(cmd, dockerCli, opts.format, opts.platform)
 	if err != nil {
 		return err
 	}
-	srcOpts, err := sourceOptions(cmd, opts.platform)
-	if err != nil {
-		return err
-	}
-	srcOpts = withEngine(dockerCli, srcOpts)
-	ctx, stop := commandContext(cmd)
 	defer stop()
 
 	if opts.all {

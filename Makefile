@@ -35,6 +35,12 @@ testdata:
 bench:
 	$(GO) test -run XXX -bench . -benchtime 3x -benchmem ./analyze/...
 
+# Short fuzzing runs over the parsers of untrusted input (go test -fuzz runs one target at a time).
+FUZZTIME ?= 20s
+fuzz:
+	$(GO) test -run XXX -fuzz FuzzInstruction -fuzztime $(FUZZTIME) ./analyze/
+	$(GO) test -run XXX -fuzz FuzzScanLayer -fuzztime $(FUZZTIME) ./analyze/
+
 clean:
 	rm -rf bin
 

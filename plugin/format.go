@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 	"text/tabwriter"
 	"text/template"
@@ -27,6 +28,7 @@ type outputFormat struct {
 	json  bool
 	tmpl  *template.Template // nil for table and json
 	table bool               // a "table {{…}}" template: columns aligned with tabs
+	header string            // the header line of a table template
 }
 
 func parseFormat(cmd *cobra.Command, s string) (outputFormat, error) {
@@ -42,7 +44,30 @@ func parseFormat(cmd *cobra.Command, s string) (outputFormat, error) {
 	if err != nil {
 		return outputFormat{}, usageError(cmd, fmt.Sprintf("invalid --format template: %v", err))
 	}
-	return outputFormat{tmpl: t, table: table}, nil
+	f := outputFormat{tmpl: t, table: table}
+	if table {
+		f.header = templateHeader(text)
+	}
+	return f, nil
+}
+
+var (
+	templateAction = regexp.MustCompile(`\{\{-?\s*([^}]*?)\s*-?\}\}`)
+	templateField  = regexp.MustCompile(`\.([A-Za-z][A-Za-z0-9]*)`)
+	camelWord      = regexp.MustCompile(`([a-z0-9])([A-Z])`)
+)
+
+// templateHeader names the columns of a "table" template as docker does: each action
+// becomes its field's name in capitals ({{.CompressedSize}} → COMPRESSED SIZE).
+func templateHeader(text string) string {
+	return templateAction.ReplaceAllStringFunc(text, func(action string) string {
+		m := templateField.FindAllStringSubmatch(action, -1)
+		if len(m) == 0 {
+			return ""
+		}
+		name := m[len(m)-1][1]
+		return strings.ToUpper(camelWord.ReplaceAllString(name, "$1 $2"))
+	})
 }
 
 // isTable reports whether the default table is wanted.
@@ -55,6 +80,9 @@ func (f outputFormat) writeTemplate(w io.Writer, rows []any) error {
 	if f.table {
 		tabw = tabwriter.NewWriter(w, 10, 1, 3, ' ', 0)
 		out = tabw
+	}
+	if f.table {
+		fmt.Fprintln(out, f.header)
 	}
 	for _, r := range rows {
 		if err := f.tmpl.Execute(out, r); err != nil {

@@ -88,8 +88,8 @@ type Comparison struct {
 	TransferSize       int64
 	TransferCompressed bool
 
-	// FirstBreak is the lowest step that the cache did not serve; nil when NEW reused
-	// everything (or is OLD).
+	// FirstBreak is the lowest step that broke the cache (see Compare); nil when
+	// nothing did: NEW reused every layer OLD has below its own top.
 	FirstBreak *Break
 	// Advice is set only when reordering the Dockerfile would have kept the
 	// dependency install cached (see Advice).
@@ -149,16 +149,21 @@ func (s StepDiff) Instruction() string {
 type Break struct {
 	// Step is the index into Comparison.Steps; -1 when the histories did not match.
 	Step int
-	// Layer is the first layer the break cost: the breaking step's own, or the next
-	// one above a metadata-only step; -1 when no layer lies above.
+	// Layer is the first layer the break cost: the breaking step's own; above a
+	// metadata-only step, the next layer (for BuildKit's ENV, ARG, USER and SHELL,
+	// the next RUN's); -1 when no layer lies above.
 	Layer  int
 	Reason BreakReason
+	// Unkeyed are the rows below Step (indexes into Comparison.Steps) that differ
+	// but did not break the cache, as BuildKit keys nothing on LABEL, EXPOSE, CMD and
+	// the like, and keys only RUNs on ENV, ARG, USER and SHELL.
+	Unkeyed []int
 	// OldInstruction and NewInstruction are the breaking step in each build ("" where
 	// that build has none).
 	OldInstruction, NewInstruction string
 	// FilesCompared is true when the two breaking layers' files were compared (see
-	// WithBreakFiles); ChangedFiles then lists the differences, largest first, cut to
-	// the limit (see WithMaxChangedFiles), and ChangedFilesTotal counts them all.
+	// AddBreakFiles); ChangedFiles then lists the differences, largest first, cut to
+	// the limit, and ChangedFilesTotal counts them all.
 	FilesCompared     bool
 	ChangedFiles      []FileChange
 	ChangedFilesTotal int
@@ -197,28 +202,6 @@ type Advice struct {
 	SavedSize               int64
 }
 
-// CompareOption tunes Compare.
-type CompareOption func(*compareConfig)
-
-type compareConfig struct {
-	oldFiles, newFiles []File
-	haveFiles          bool
-	maxFiles           int
-}
-
-// WithBreakFiles gives Compare the entries of the two layers at the first break (see
-// Comparison.BreakLayer), so it can list the changed files and weigh the advice.
-func WithBreakFiles(oldFiles, newFiles []File) CompareOption {
-	return func(c *compareConfig) {
-		c.oldFiles, c.newFiles, c.haveFiles = oldFiles, newFiles, true
-	}
-}
-
-// WithMaxChangedFiles keeps at most n changed files (the largest); n <= 0 keeps all.
-func WithMaxChangedFiles(n int) CompareOption {
-	return func(c *compareConfig) { c.maxFiles = n }
-}
-
 // BreakLayer returns the layer index whose files explain the first break: set only
 // when the break is inputs-changed on a layer-making step of both builds.
 func (c Comparison) BreakLayer() (int, bool) {
@@ -227,23 +210,49 @@ func (c Comparison) BreakLayer() (int, bool) {
 		return -1, false
 	}
 	row := c.Steps[b.Step]
-	if row.Layer < 0 || row.Old == nil || row.New == nil || row.Old.EmptyLayer || row.New.EmptyLayer {
+	if row.Layer < 0 || row.Old == nil || row.New == nil {
 		return -1, false
 	}
 	return row.Layer, true
 }
 
+// AddBreakFiles takes the entries of OLD's and NEW's layers at BreakLayer, lists
+// the files that changed (the largest maxFiles; all when maxFiles <= 0) and weighs
+// the advice, which needs them. It does nothing when BreakLayer is not set.
+func (c *Comparison) AddBreakFiles(oldFiles, newFiles []File, maxFiles int) {
+	if _, ok := c.BreakLayer(); !ok {
+		return
+	}
+	all := ChangedFiles(oldFiles, newFiles)
+	b := c.FirstBreak
+	b.FilesCompared, b.ChangedFilesTotal, b.ChangedFiles = true, len(all), all
+	if maxFiles > 0 && len(all) > maxFiles {
+		b.ChangedFiles = all[:maxFiles]
+	}
+	c.Advice = advise(*c, all, newFiles)
+}
+
 // Compare aligns two images bottom to top and tells which layers NEW reused from OLD,
-// where the cache first broke, and why.
+// where the cache first broke, and why. The changed files at the break come after,
+// from AddBreakFiles, since only the break tells which layers to read.
 //
 // Alignment: layers pair by index, and each layer's step pairs with the other
 // build's step for the same layer; the metadata-only steps (ENV, LABEL, ...) made
-// just before a layer pair up in order. Builders key each step's cache on the step
-// below, so the first break is the lowest row whose history text differs (content
-// hashes included), whose layer differs (chain ID), or that one build lacks; every
-// layer at or above it is rebuilt, even one that came out the same (SameContent),
-// except that BuildKit keeps its cache across config-only steps (LABEL, EXPOSE, CMD,
-// ENTRYPOINT, VOLUME, ...), so those do not break it for the layers above.
+// just before a layer pair up in order. When one image has more layers, the steps
+// above the other's top layer pair with the run of metadata-only steps they match
+// best, so the ENV and CMD that end both Dockerfiles still face each other.
+//
+// Cache: both builders key a step on what lies below it, so a step is reused only
+// while every step below it was, and the first break is the lowest row that one
+// build lacks, whose history text differs (content hashes and build args included)
+// or whose layer differs (chain ID); every layer above it is rebuilt, even one that
+// came out the same (SameContent). Metadata-only rows count as the builder counts
+// them. The legacy builder commits an image for every step and looks up the next
+// step's cache by that parent, so any differing step breaks everything above it.
+// BuildKit keys only filesystem operations: LABEL, EXPOSE, CMD, ENTRYPOINT, VOLUME
+// and the like key nothing, and ENV, ARG, USER and SHELL enter only the RUN steps
+// above them, so such a step breaks the cache at the next RUN, and a COPY in
+// between stays reused. Break.Unkeyed lists the differing steps passed over.
 //
 // Base: the steps FROM brought in were made when the base was built, before this
 // build began, while a build's own fresh steps follow each other closely. So an
@@ -252,11 +261,7 @@ func (c Comparison) BreakLayer() (int, bool) {
 // below that run in NEW (and in OLD, when OLD has the step) is base-changed. A step
 // that ran longer than buildGap, or a base built less than buildGap before the build,
 // blurs the line; the reason then falls back to what the history text says.
-func Compare(oldImg, newImg Image, opts ...CompareOption) Comparison {
-	cfg := compareConfig{maxFiles: DefaultMaxChangedFiles}
-	for _, o := range opts {
-		o(&cfg)
-	}
+func Compare(oldImg, newImg Image) Comparison {
 	c := Comparison{
 		Old: ImageRef{Ref: oldImg.Ref, ID: oldImg.ID},
 		New: ImageRef{Ref: newImg.Ref, ID: newImg.ID},
@@ -271,8 +276,13 @@ func Compare(oldImg, newImg Image, opts ...CompareOption) Comparison {
 		c.HistoryProblem = "NEW: " + newProblem
 	}
 
+	oldChains, newChains := ChainIDs(oldImg.DiffIDs()), ChainIDs(newImg.DiffIDs())
+	sameChain := make([]bool, max(len(oldChains), len(newChains)))
+	for i := range min(len(oldChains), len(newChains)) {
+		sameChain[i] = oldChains[i] == newChains[i]
+	}
+
 	c.Layers = pairLayers(oldImg, newImg, oldSteps, newSteps, c.HistoryMatched)
-	sameChain := sameChains(oldImg, newImg)
 	if c.HistoryMatched {
 		c.Steps = alignSteps(oldSteps, newSteps)
 		c.FirstBreak = firstStepBreak(c.Steps, oldSteps, newSteps, sameChain)
@@ -280,44 +290,29 @@ func Compare(oldImg, newImg Image, opts ...CompareOption) Comparison {
 		c.FirstBreak = firstLayerBreak(sameChain, len(oldImg.Layers), len(newImg.Layers))
 	}
 	c.markStatuses(sameChain)
-	c.figures(oldImg, newImg)
-	if c.FirstBreak != nil && cfg.haveFiles {
-		if _, ok := c.BreakLayer(); ok {
-			all := ChangedFiles(cfg.oldFiles, cfg.newFiles)
-			c.FirstBreak.FilesCompared = true
-			c.FirstBreak.ChangedFilesTotal = len(all)
-			if cfg.maxFiles > 0 && len(all) > cfg.maxFiles {
-				c.FirstBreak.ChangedFiles = all[:cfg.maxFiles]
-			} else {
-				c.FirstBreak.ChangedFiles = all
-			}
-			c.Advice = advise(c, all, cfg.newFiles)
-		}
-	}
+	c.figures(oldChains, newChains, newImg)
 	return c
 }
 
 func pairLayers(oldImg, newImg Image, oldSteps, newSteps []Step, matched bool) []LayerDiff {
-	n := max(len(oldImg.Layers), len(newImg.Layers))
-	out := make([]LayerDiff, n)
-	instr := func(steps []Step, i int) string {
-		if !matched {
-			return ""
-		}
+	instructions := func(steps []Step, layers int) []string {
+		out := make([]string, layers)
 		for _, s := range steps {
-			if s.Layer == i {
-				return s.Instruction
+			if matched && s.Layer >= 0 {
+				out[s.Layer] = s.Instruction
 			}
 		}
-		return ""
+		return out
 	}
+	oldInstr, newInstr := instructions(oldSteps, len(oldImg.Layers)), instructions(newSteps, len(newImg.Layers))
+	out := make([]LayerDiff, max(len(oldImg.Layers), len(newImg.Layers)))
 	for i := range out {
 		out[i].Index = i
 		if i < len(oldImg.Layers) {
-			out[i].Old = &LayerSide{Layer: oldImg.Layers[i], Instruction: instr(oldSteps, i)}
+			out[i].Old = &LayerSide{Layer: oldImg.Layers[i], Instruction: oldInstr[i]}
 		}
 		if i < len(newImg.Layers) {
-			out[i].New = &LayerSide{Layer: newImg.Layers[i], Instruction: instr(newSteps, i)}
+			out[i].New = &LayerSide{Layer: newImg.Layers[i], Instruction: newInstr[i]}
 		}
 	}
 	return out
@@ -347,6 +342,24 @@ func diffSegments(steps []Step) []diffSegment {
 
 func alignSteps(oldSteps, newSteps []Step) []StepDiff {
 	oldSegs, newSegs := diffSegments(oldSteps), diffSegments(newSteps)
+	// Segment j holds layer j's step and the metadata-only steps before it; the last
+	// segment of each list holds the steps above its top layer.
+	matches := func(o, n []int) int {
+		k := 0
+		for i := range min(len(o), len(n)) {
+			if oldSteps[o[i]].Instruction == newSteps[n[i]].Instruction {
+				k++
+			}
+		}
+		return k
+	}
+	switch {
+	case len(oldSegs) < len(newSegs):
+		oldSegs = stretchSegments(oldSegs, newSegs, func(top, other []int) int { return matches(top, other) })
+	case len(newSegs) < len(oldSegs):
+		newSegs = stretchSegments(newSegs, oldSegs, func(top, other []int) int { return matches(other, top) })
+	}
+
 	var rows []StepDiff
 	row := func(oi, ni int) {
 		r := StepDiff{Layer: -1, oldIdx: oi, newIdx: ni}
@@ -363,18 +376,18 @@ func alignSteps(oldSteps, newSteps []Step) []StepDiff {
 		r.TextChanged = r.Old != nil && r.New != nil && diffText(r.Old.CreatedBy) != diffText(r.New.CreatedBy)
 		rows = append(rows, r)
 	}
-	// Segment j holds layer j's step and the metadata-only steps before it; the last
-	// segment of each list holds the steps above its top layer, so when one image has
-	// fewer layers its top steps pair with the other's next layer.
-	for j := range max(len(oldSegs), len(newSegs)) {
-		o, n := diffSegment{layer: -1}, diffSegment{layer: -1}
-		if j < len(oldSegs) {
-			o = oldSegs[j]
+	for j := range oldSegs {
+		o, n := oldSegs[j], newSegs[j]
+		for k := range max(len(o.meta), len(n.meta)) {
+			oi, ni := -1, -1
+			if k < len(o.meta) {
+				oi = o.meta[k]
+			}
+			if k < len(n.meta) {
+				ni = n.meta[k]
+			}
+			row(oi, ni)
 		}
-		if j < len(newSegs) {
-			n = newSegs[j]
-		}
-		pairMeta(o.meta, n.meta, row)
 		if o.layer >= 0 || n.layer >= 0 {
 			row(o.layer, n.layer)
 		}
@@ -382,17 +395,24 @@ func alignSteps(oldSteps, newSteps []Step) []StepDiff {
 	return rows
 }
 
-func pairMeta(o, n []int, row func(oi, ni int)) {
-	for k := 0; k < max(len(o), len(n)); k++ {
-		oi, ni := -1, -1
-		if k < len(o) {
-			oi = o[k]
-		}
-		if k < len(n) {
-			ni = n[k]
-		}
-		row(oi, ni)
+// stretchSegments pads segs with empty segments to the length of longer, its last
+// segment (the steps above its top layer) moved to the place among the rest whose
+// metadata-only steps score best against its own, the lowest on a tie.
+func stretchSegments(segs, longer []diffSegment, score func(top, other []int) int) []diffSegment {
+	out := make([]diffSegment, len(longer))
+	for i := range out {
+		out[i].layer = -1
 	}
+	last := len(segs) - 1
+	copy(out, segs[:last])
+	best, bestScore := last, -1
+	for j := last; j < len(longer); j++ {
+		if sc := score(segs[last].meta, longer[j].meta); sc > bestScore {
+			best, bestScore = j, sc
+		}
+	}
+	out[best] = segs[last]
+	return out
 }
 
 // diffText is a history text with its whitespace normalised.
@@ -400,12 +420,10 @@ func diffText(createdBy string) string {
 	return strings.Join(strings.Fields(createdBy), " ")
 }
 
-var diffContentHash = regexp.MustCompile(`\b(file|dir|multi):[0-9a-f]{64}\b`)
-
 // maskedInstruction is the normalised instruction with the legacy builder's content
 // hashes masked, so a new hash reads as new inputs, not a new instruction.
 func maskedInstruction(createdBy string) string {
-	return Instruction(diffContentHash.ReplaceAllString(createdBy, "$1:<content>"))
+	return Instruction(contentHash.ReplaceAllString(createdBy, "$1:<content>"))
 }
 
 // buildGap is the longest pause between two steps of one build (see Compare).
@@ -428,50 +446,90 @@ func buildStart(steps []Step) int {
 	return start
 }
 
-// configOnly are the instructions that change only the image config: BuildKit does
-// not key later steps' cache on them.
-var configOnly = map[string]bool{
+// keyScope is which later steps a differing metadata-only step breaks the cache of.
+type keyScope int
+
+const (
+	keysNothing keyScope = iota // BuildKit: the instruction changes only the image config
+	keysRuns                    // BuildKit: the instruction enters the ops of later RUNs only
+	keysAll                     // the legacy builder keys every later step on it
+)
+
+// bkConfigOnly are the instructions BuildKit writes into the image config only; no
+// operation of the build graph, hence no cache key, includes them.
+var bkConfigOnly = map[string]bool{
 	"LABEL": true, "EXPOSE": true, "CMD": true, "ENTRYPOINT": true, "VOLUME": true,
 	"STOPSIGNAL": true, "HEALTHCHECK": true, "ONBUILD": true, "MAINTAINER": true,
 }
 
-const buildkitComment = "buildkit.dockerfile.v0"
+// bkRunOnly are the instructions BuildKit folds into later RUNs' operations (their
+// environment, user, shell), and into nothing else.
+var bkRunOnly = map[string]bool{"ENV": true, "ARG": true, "USER": true, "SHELL": true}
 
-// keepsCache reports whether a differing metadata-only row leaves the cache of the
-// steps above intact: a config-only instruction in a BuildKit build.
-func keepsCache(r StepDiff) bool {
+// KeysRunsOnly reports whether BuildKit keys only later RUN steps on an instruction
+// of this keyword (ENV, ARG, USER, SHELL).
+func KeysRunsOnly(keyword string) bool { return bkRunOnly[keyword] }
+
+// BuildKitComment is the history comment BuildKit gives the steps of a Dockerfile.
+const BuildKitComment = "buildkit.dockerfile.v0"
+
+// metaScope is the scope of a differing metadata-only row: the widest of its steps'.
+func metaScope(r StepDiff) keyScope {
+	scope := keysNothing
 	for _, s := range []*Step{r.Old, r.New} {
 		if s == nil {
 			continue
 		}
-		if !s.EmptyLayer || s.Comment != buildkitComment || !configOnly[Keyword(s.Instruction)] {
-			return false
+		kw := Keyword(s.Instruction)
+		switch {
+		case s.Comment != BuildKitComment:
+			return keysAll
+		case bkRunOnly[kw]:
+			scope = keysRuns
+		case !bkConfigOnly[kw]:
+			return keysAll
 		}
 	}
-	return true
+	return scope
 }
 
 func firstStepBreak(rows []StepDiff, oldSteps, newSteps []Step, sameChain []bool) *Break {
 	oldBase, newBase := buildStart(oldSteps), buildStart(newSteps)
+	var unkeyed, runKeyed []int // differing rows passed over (see Break.Unkeyed)
 	for i, r := range rows {
 		differs := r.Old == nil || r.New == nil || r.TextChanged
 		if !differs && r.Layer >= 0 {
 			// Steps pair by layer index, so both made layer r.Layer.
 			differs = !sameChain[r.Layer]
 		}
-		if !differs {
+		at := i // the breaking row
+		switch {
+		case r.Layer < 0 && differs && metaScope(r) == keysNothing:
+			unkeyed = append(unkeyed, i)
+			continue
+		case r.Layer < 0 && differs && metaScope(r) == keysRuns:
+			runKeyed = append(runKeyed, i)
+			continue
+		case r.Layer >= 0 && len(runKeyed) > 0 && r.New != nil && Keyword(r.New.Instruction) == "RUN":
+			// The lowest ENV, ARG, USER or SHELL that differs broke this RUN.
+			at = runKeyed[0]
+		case !differs:
 			continue
 		}
-		if r.Layer < 0 && keepsCache(r) {
-			continue
-		}
-		b := &Break{Step: i, Layer: -1}
+		b := &Break{Step: at, Layer: -1}
 		for _, above := range rows[i:] {
 			if above.Layer >= 0 {
 				b.Layer = above.Layer
 				break
 			}
 		}
+		for _, u := range append(unkeyed, runKeyed...) {
+			if u < at {
+				b.Unkeyed = append(b.Unkeyed, u)
+			}
+		}
+		sort.Ints(b.Unkeyed)
+		r = rows[at]
 		if r.Old != nil {
 			b.OldInstruction = r.Old.Instruction
 		}
@@ -495,17 +553,6 @@ func firstStepBreak(rows []StepDiff, oldSteps, newSteps []Step, sameChain []bool
 		return b
 	}
 	return nil
-}
-
-// sameChains reports, for every layer index of either image, whether both images
-// have the same chain ID there.
-func sameChains(oldImg, newImg Image) []bool {
-	oldChains, newChains := ChainIDs(oldImg.DiffIDs()), ChainIDs(newImg.DiffIDs())
-	out := make([]bool, max(len(oldChains), len(newChains)))
-	for i := range min(len(oldChains), len(newChains)) {
-		out[i] = oldChains[i] == newChains[i]
-	}
-	return out
 }
 
 // firstLayerBreak is the first break when a history cannot be trusted: layers only.
@@ -574,7 +621,7 @@ func (c *Comparison) markStatuses(sameChain []bool) {
 }
 
 // figures sums the sizes of the comparison.
-func (c *Comparison) figures(oldImg, newImg Image) {
+func (c *Comparison) figures(oldChains, newChains []v1.Hash, newImg Image) {
 	var reused, rebuilt []int64
 	for _, l := range c.Layers {
 		switch l.Status {
@@ -587,11 +634,11 @@ func (c *Comparison) figures(oldImg, newImg Image) {
 	c.ReusedSize, c.RebuiltSize = diffSum(reused), diffSum(rebuilt)
 
 	inOld := map[v1.Hash]bool{}
-	for _, h := range ChainIDs(oldImg.DiffIDs()) {
+	for _, h := range oldChains {
 		inOld[h] = true
 	}
 	var compressed, uncompressed []int64
-	for i, h := range ChainIDs(newImg.DiffIDs()) {
+	for i, h := range newChains {
 		if !inOld[h] {
 			compressed = append(compressed, newImg.Layers[i].CompressedSize)
 			uncompressed = append(uncompressed, newImg.Layers[i].Size)
@@ -616,10 +663,10 @@ func diffSum(sizes []int64) int64 {
 }
 
 // ChangedFiles lists how the entries of NEW's layer differ from those of OLD's at the
-// same step, largest first. Files compare by kind, size and link target (the entries
-// carry no content digest, so an edit that keeps a file's size goes unseen);
-// directories and opaque markers are left out, and a whiteout in NEW's layer that OLD's
-// lacks is a deleted file.
+// same step, largest first. Files compare by kind, size, content digest and link
+// target; directories and opaque markers are left out (a change of mode, owner or
+// time alone is not listed), and a whiteout in NEW's layer that OLD's lacks is a
+// deleted file.
 func ChangedFiles(oldFiles, newFiles []File) []FileChange {
 	index := func(files []File) map[string]File {
 		m := make(map[string]File, len(files))
@@ -807,17 +854,9 @@ func advise(c Comparison, changed []FileChange, newFiles []File) *Advice {
 		a.SavedSteps++
 		if r.Layer >= 0 {
 			a.SavedLayers++
-			sizes = append(sizes, diffNewSize(c, r.Layer))
+			sizes = append(sizes, c.Layers[r.Layer].New.Size)
 		}
 	}
 	a.SavedSize = diffSum(sizes)
 	return a
-}
-
-// diffNewSize is NEW's uncompressed size of a layer.
-func diffNewSize(c Comparison, layer int) int64 {
-	if l := c.Layers[layer].New; l != nil {
-		return l.Size
-	}
-	return Unknown
 }

@@ -196,12 +196,16 @@ const (
 	RM = StatusRemoved
 )
 
-func compareWithFiles(oldImg, newImg Image, oldFiles, newFiles [][]File, opts ...CompareOption) Comparison {
+func compareWithFiles(oldImg, newImg Image, oldFiles, newFiles [][]File, maxFiles ...int) Comparison {
 	c := Compare(oldImg, newImg)
-	if i, ok := c.BreakLayer(); ok {
-		opts = append(opts, WithBreakFiles(oldFiles[i], newFiles[i]))
+	limit := DefaultMaxChangedFiles
+	if len(maxFiles) > 0 {
+		limit = maxFiles[0]
 	}
-	return Compare(oldImg, newImg, opts...)
+	if i, ok := c.BreakLayer(); ok {
+		c.AddBreakFiles(oldFiles[i], newFiles[i], limit)
+	}
+	return c
 }
 
 func TestCompareLazyOrderSourceEdit(t *testing.T) {
@@ -257,11 +261,11 @@ func TestCompareProOrderGetsNoAdvice(t *testing.T) {
 	base := diffBase(t)
 	pro := func(start time.Time, app, mods map[string]string) []dstep {
 		return at(start,
-			dstep{createdBy: "WORKDIR /app", files: map[string]string{"app/.keep": ""}, comment: buildkitComment},
-			dstep{createdBy: "COPY package*.json ./ # buildkit", files: map[string]string{"app/package.json": app["app/package.json"]}, comment: buildkitComment},
-			dstep{createdBy: "RUN /bin/sh -c npm install # buildkit", files: mods, comment: buildkitComment},
-			dstep{createdBy: "COPY . . # buildkit", files: app, comment: buildkitComment},
-			dstep{createdBy: "ENV NODE_ENV=production", comment: buildkitComment},
+			dstep{createdBy: "WORKDIR /app", files: map[string]string{"app/.keep": ""}, comment: BuildKitComment},
+			dstep{createdBy: "COPY package*.json ./ # buildkit", files: map[string]string{"app/package.json": app["app/package.json"]}, comment: BuildKitComment},
+			dstep{createdBy: "RUN /bin/sh -c npm install # buildkit", files: mods, comment: BuildKitComment},
+			dstep{createdBy: "COPY . . # buildkit", files: app, comment: BuildKitComment},
+			dstep{createdBy: "ENV NODE_ENV=production", comment: BuildKitComment},
 		)
 	}
 	oldImg, oldFiles := diffImage(t, "app:v1", concat(base, pro(diffV1Time, appV1, mods1))...)
@@ -369,8 +373,8 @@ func TestCompareBuildKitLabelKeepsCache(t *testing.T) {
 	base := diffBase(t)
 	build := func(start time.Time, label string) []dstep {
 		return at(start,
-			dstep{createdBy: "LABEL version=" + label, comment: buildkitComment},
-			dstep{createdBy: "COPY app.conf /etc/ # buildkit", files: map[string]string{"etc/app.conf": "same"}, comment: buildkitComment},
+			dstep{createdBy: "LABEL version=" + label, comment: BuildKitComment},
+			dstep{createdBy: "COPY app.conf /etc/ # buildkit", files: map[string]string{"etc/app.conf": "same"}, comment: BuildKitComment},
 		)
 	}
 	oldImg, _ := diffImage(t, "v1", concat(base, build(diffV1Time, "1"))...)
@@ -550,7 +554,7 @@ func TestCompareTruncatesChangedFiles(t *testing.T) {
 	if b.ChangedFilesTotal != 30 || len(b.ChangedFiles) != DefaultMaxChangedFiles || b.ChangedFiles[0].Size != 31 {
 		t.Errorf("total %d, kept %d, largest %+v", b.ChangedFilesTotal, len(b.ChangedFiles), b.ChangedFiles[0])
 	}
-	b = compareWithFiles(oldImg, newImg, oldFiles, newFiles, WithMaxChangedFiles(0)).FirstBreak
+	b = compareWithFiles(oldImg, newImg, oldFiles, newFiles, 0).FirstBreak
 	if len(b.ChangedFiles) != 30 {
 		t.Errorf("kept %d with no limit", len(b.ChangedFiles))
 	}

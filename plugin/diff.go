@@ -126,7 +126,8 @@ func compareImages(ctx context.Context, oldRef, newRef string, opts source.Optio
 			}
 		}
 		err := img.ScanLayers(ctx, want, needFiles, func(i int, s source.LayerScan) error {
-			if measure && img.Layers[i].Size == analyze.Unknown {
+			// A layer read for its files has its size measured too, whatever the source.
+			if img.Layers[i].Size == analyze.Unknown {
 				img.Layers[i].Size = s.Size
 			}
 			if needFiles && i == breakLayer {
@@ -150,17 +151,19 @@ func compareImages(ctx context.Context, oldRef, newRef string, opts source.Optio
 				breakLayer, img.Ref, humanSize(img.Layers[breakLayer].CompressedSize)))
 		}
 	}
-	var cmpOpts []analyze.CompareOption
-	if noTrunc {
-		cmpOpts = append(cmpOpts, analyze.WithMaxChangedFiles(0))
-	}
-	if needFiles && filesErr == nil && files[0] != nil && files[1] != nil {
-		cmpOpts = append(cmpOpts, analyze.WithBreakFiles(files[0], files[1]))
-	}
 	if filesErr != nil {
 		d.notes = append(d.notes, fmt.Sprintf("Changed files unknown: %v", filesErr))
 	}
-	d.Comparison = analyze.Compare(oldImg.Image, newImg.Image, cmpOpts...)
+	// The sizes measured above fill the figures; the files explain the break.
+	c = analyze.Compare(oldImg.Image, newImg.Image)
+	if needFiles && filesErr == nil {
+		maxFiles := analyze.DefaultMaxChangedFiles
+		if noTrunc {
+			maxFiles = 0
+		}
+		c.AddBreakFiles(files[0], files[1], maxFiles)
+	}
+	d.Comparison = c
 	return d, nil
 }
 
@@ -258,7 +261,9 @@ func writeDiffBreak(w io.Writer, c analyze.Comparison, opts diffOptions) {
 	if c.HistoryMatched {
 		fmt.Fprintf(w, "  old: %s\n  new: %s\n", instr(b.OldInstruction), instr(b.NewInstruction))
 	}
-	fmt.Fprintf(w, "  %s\n", breakExplanation(b))
+	for _, line := range breakExplanation(c) {
+		fmt.Fprintf(w, "  %s\n", line)
+	}
 	if !b.FilesCompared {
 		return
 	}
@@ -278,26 +283,65 @@ func writeDiffBreak(w io.Writer, c analyze.Comparison, opts diffOptions) {
 	_ = t.render(w)
 }
 
-func breakExplanation(b *analyze.Break) string {
+// breakExplanation says why the first break broke the cache, in the builder's terms.
+func breakExplanation(c analyze.Comparison) []string {
+	b := c.FirstBreak
+	if !c.HistoryMatched {
+		return []string{"A history does not match its layers, so the reason cannot be told."}
+	}
+	r := c.Steps[b.Step]
+	var why string
 	switch b.Reason {
 	case analyze.ReasonBaseChanged:
-		return "The base image changed: a step FROM brought in differs, so every step of this build ran again."
+		why = "The base image changed: a step FROM brought in differs, so every step of this build ran again."
 	case analyze.ReasonInstructionChanged:
-		return "The instruction changed, so it and every step after it ran again."
-	case analyze.ReasonInputsChanged:
-		switch analyze.Keyword(b.NewInstruction) {
-		case "COPY", "ADD":
-			return "Same instruction, different content: the files it copies from the build context changed."
-		case "RUN":
-			return "Same instruction on the same layers, different layer: its build args changed, or the cache was not used (--no-cache, a pruned cache, another machine)."
+		switch {
+		case r.Old == nil:
+			why = "NEW adds this step; the builder keys the steps above on it, so they ran again."
+		case r.New == nil:
+			why = "NEW lacks this step; the builder keys the steps above on it, so they ran again."
+		case r.Layer < 0 && r.New.Comment == analyze.BuildKitComment && analyze.KeysRunsOnly(analyze.Keyword(r.New.Instruction)) && b.Layer >= 0:
+			why = fmt.Sprintf("The instruction changed; BuildKit passes it to every later RUN, so layer %d and every step after it ran again.", b.Layer)
+		default:
+			why = "The instruction changed, so it and every step after it ran again."
 		}
-		return "Same instruction, different layer."
+	case analyze.ReasonInputsChanged:
+		legacy := r.New.Comment != analyze.BuildKitComment
+		switch kw := analyze.Keyword(b.NewInstruction); {
+		case (kw == "COPY" || kw == "ADD") && (r.TextChanged || !legacy):
+			why = "Same instruction, different content: the files it copies from the build context changed."
+		case r.TextChanged:
+			why = "Same instruction with other build args (the history records their values), so it ran again."
+		default:
+			why = "Nothing the builder keys this step on changed (same instruction, same layers below), yet it made another layer: " +
+				"it was not taken from the cache (--no-cache, a pruned cache, a build on another machine)."
+		}
 	case analyze.ReasonLayerAdded:
-		return "NEW has a layer-making step where OLD's history ends."
+		why = "NEW has a layer-making step where OLD's history ends."
 	case analyze.ReasonLayerRemoved:
-		return "OLD has a layer-making step where NEW's history ends."
+		why = "OLD has a layer-making step where NEW's history ends."
+	default:
+		why = "The reason cannot be told."
 	}
-	return "A history does not match its layers, so the reason cannot be told."
+	out := []string{why}
+	for _, u := range b.Unkeyed {
+		s := c.Steps[u]
+		what, verb := s.New, "differs"
+		switch {
+		case s.New == nil:
+			what, verb = s.Old, "was removed"
+		case s.Old == nil:
+			verb = "was added"
+		}
+		kw := analyze.Keyword(what.Instruction)
+		keys := "no step"
+		if analyze.KeysRunsOnly(kw) {
+			keys = "only RUN steps"
+		}
+		out = append(out, fmt.Sprintf("Below it, %q %s, but BuildKit keys %s on %s, so that did not break the cache here.",
+			ellipsis(what.Instruction, 80), verb, keys, kw))
+	}
+	return out
 }
 
 // diffStepText is a row's instruction; a changed one says what it was.

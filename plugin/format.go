@@ -25,10 +25,10 @@ const formatHelp = `Format output: "table" (default), "json", or a Go template`
 
 // outputFormat is a parsed --format value.
 type outputFormat struct {
-	json  bool
-	tmpl  *template.Template // nil for table and json
-	table bool               // a "table {{…}}" template: columns aligned with tabs
-	header string            // the header line of a table template
+	json   bool
+	tmpl   *template.Template // nil for table and json
+	table  bool               // a "table {{…}}" template: columns aligned with tabs
+	header string             // the header line of a table template
 }
 
 func parseFormat(cmd *cobra.Command, s string) (outputFormat, error) {

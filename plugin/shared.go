@@ -4,14 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 	"sync"
 
-	"github.com/docker/cli/cli"
 	"github.com/docker/cli/cli/command"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 
 	"github.com/docker-layers/docker-layers/analyze"
@@ -94,9 +91,12 @@ func runShared(cmd *cobra.Command, dockerCli command.Cli, refs []string, opts sh
 	defer stop()
 
 	if opts.all {
-		refs, err = localImages(ctx, cmd, dockerCli, opts)
+		refs, err = source.ListDaemon(ctx, srcOpts, opts.includeDangling, opts.filters)
+		if errorsIs(err, source.ErrUsage) {
+			return usageError(cmd, err.Error())
+		}
 		if err != nil {
-			return err
+			return imageError(cmd, err)
 		}
 	}
 	images, err := openShared(ctx, refs, srcOpts, opts.uncompressed)
@@ -113,48 +113,6 @@ func runShared(cmd *cobra.Command, dockerCli command.Cli, refs []string, opts sh
 		return format.writeTemplate(out, sharedRows(s, opts))
 	}
 	return writeSharedTable(out, s, opts)
-}
-
-// localImages lists the engine's images as references: one per tag, and the ID of
-// each untagged image with --include-dangling. Like `docker image ls`, it leaves out
-// the intermediate images the classic builder keeps.
-func localImages(ctx context.Context, cmd *cobra.Command, dockerCli command.Cli, opts sharedOptions) ([]string, error) {
-	f := make(client.Filters)
-	for _, kv := range opts.filters {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok || k == "" {
-			return nil, usageError(cmd, fmt.Sprintf("invalid --filter %q: want key=value", kv))
-		}
-		f.Add(k, v)
-	}
-	res, err := dockerCli.Client().ImageList(ctx, client.ImageListOptions{Filters: f})
-	if err != nil {
-		return nil, cli.StatusError{StatusCode: ExitImage, Status: fmt.Sprintf("%s: listing local images: %v", cmd.CommandPath(), err)}
-	}
-	var refs []string
-	for _, im := range res.Items {
-		var tags []string
-		for _, t := range im.RepoTags {
-			if t != "<none>:<none>" {
-				tags = append(tags, t)
-			}
-		}
-		switch {
-		case len(tags) > 0:
-			refs = append(refs, tags...)
-		case opts.includeDangling:
-			refs = append(refs, im.ID)
-		}
-	}
-	// Tags first, by name, then untagged images by ID: a stable order.
-	sort.Slice(refs, func(i, j int) bool {
-		di, dj := strings.HasPrefix(refs[i], "sha256:"), strings.HasPrefix(refs[j], "sha256:")
-		if di != dj {
-			return dj
-		}
-		return refs[i] < refs[j]
-	})
-	return refs, nil
 }
 
 // openWorkers bounds how many images are opened at once: an engine answers several

@@ -31,6 +31,8 @@ type fakeEngine struct {
 	style   saveStyle
 	saves   int // ImageSave calls
 	inspErr error
+	list    []image.Summary  // what ImageList answers
+	listed  []client.Filters // the filters of each ImageList call
 }
 
 func (e *fakeEngine) id() string {
@@ -84,6 +86,11 @@ func (e *fakeEngine) ImageSave(_ context.Context, ids []string, _ ...client.Imag
 		return nil, err
 	}
 	return io.NopCloser(bytes.NewReader(b)), nil
+}
+
+func (e *fakeEngine) ImageList(_ context.Context, opts client.ImageListOptions) (client.ImageListResult, error) {
+	e.listed = append(e.listed, opts.Filters)
+	return client.ImageListResult{Items: e.list}, nil
 }
 
 func (e *fakeEngine) ServerVersion(context.Context, client.ServerVersionOptions) (client.ServerVersionResult, error) {

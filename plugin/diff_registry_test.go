@@ -1,56 +1,17 @@
 package plugin
 
 import (
-	"archive/tar"
-	"bytes"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
-)
 
-// tarLayer is a layer of regular files (path → content) with fixed times, so the
-// same files make the same layer.
-func tarLayer(t *testing.T, files map[string]string) v1.Layer {
-	t.Helper()
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	names := make([]string, 0, len(files))
-	for n := range files {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		hdr := &tar.Header{Name: n, Mode: 0o644, Size: int64(len(files[n])), Typeflag: tar.TypeReg, ModTime: time.Unix(1700000000, 0)}
-		if err := tw.WriteHeader(hdr); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := tw.Write([]byte(files[n])); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	b := buf.Bytes()
-	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	return l
-}
+	"github.com/docker-layers/docker-layers/internal/imagetest"
+)
 
 // diffRegistryImage is a BuildKit build of the lazy order on a two-layer base; app
 // is the build context that COPY . . takes in.
@@ -59,9 +20,9 @@ func diffRegistryImage(t *testing.T, built time.Time, app map[string]string, mod
 	base := time.Date(2024, 1, 10, 2, 0, 0, 0, time.UTC)
 	img := empty.Image
 	for _, a := range []mutate.Addendum{
-		{Layer: tarLayer(t, map[string]string{"bin/sh": strings.Repeat("s", 4000)}), History: v1.History{CreatedBy: "/bin/sh -c #(nop) ADD file:" + strings.Repeat("1", 64) + " in / ", Created: v1.Time{Time: base}}},
-		{Layer: tarLayer(t, map[string]string{"usr/local/bin/node": strings.Repeat("n", 6000)}), History: v1.History{CreatedBy: "/bin/sh -c install node", Created: v1.Time{Time: base.Add(time.Hour)}}},
-		{Layer: tarLayer(t, app), History: v1.History{CreatedBy: "COPY . . # buildkit", Comment: "buildkit.dockerfile.v0", Created: v1.Time{Time: built}}},
+		{Layer: imagetest.FileLayer(t, map[string]string{"bin/sh": strings.Repeat("s", 4000)}), History: v1.History{CreatedBy: "/bin/sh -c #(nop) ADD file:" + strings.Repeat("1", 64) + " in / ", Created: v1.Time{Time: base}}},
+		{Layer: imagetest.FileLayer(t, map[string]string{"usr/local/bin/node": strings.Repeat("n", 6000)}), History: v1.History{CreatedBy: "/bin/sh -c install node", Created: v1.Time{Time: base.Add(time.Hour)}}},
+		{Layer: imagetest.FileLayer(t, app), History: v1.History{CreatedBy: "COPY . . # buildkit", Comment: "buildkit.dockerfile.v0", Created: v1.Time{Time: built}}},
 		{Layer: mods, History: v1.History{CreatedBy: "RUN /bin/sh -c npm install # buildkit", Comment: "buildkit.dockerfile.v0", Created: v1.Time{Time: built.Add(time.Second)}}},
 	} {
 		var err error
@@ -75,36 +36,16 @@ func diffRegistryImage(t *testing.T, built time.Time, app map[string]string, mod
 // From a registry, diff downloads the configs and the two blobs of the layer where
 // the cache broke, to list the changed files, and nothing else.
 func TestDiffRegistryDownloadsOnlyTheBreakingLayers(t *testing.T) {
-	var mu sync.Mutex
-	var gets []string
-	reg := registry.New()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/blobs/") {
-			mu.Lock()
-			gets = append(gets, r.URL.Path[strings.LastIndex(r.URL.Path, "/")+1:])
-			mu.Unlock()
-		}
-		reg.ServeHTTP(w, r)
-	}))
-	defer srv.Close()
-	host := strings.TrimPrefix(srv.URL, "http://")
+	reg := imagetest.NewRegistry(t)
+	host := reg.Host
 
-	mods := tarLayer(t, map[string]string{"app/node_modules/express/index.js": strings.Repeat("e", 3000)})
+	mods := imagetest.FileLayer(t, map[string]string{"app/node_modules/express/index.js": strings.Repeat("e", 3000)})
 	v1Time, v2Time := time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC), time.Date(2024, 3, 2, 10, 0, 0, 0, time.UTC)
 	oldImg := diffRegistryImage(t, v1Time, map[string]string{"app/package.json": "{}", "app/index.js": "console.log('hello')"}, mods)
 	newImg := diffRegistryImage(t, v2Time, map[string]string{"app/package.json": "{}", "app/index.js": "console.log('hello there')"}, mods)
-	for ref, img := range map[string]v1.Image{host + "/app:v1": oldImg, host + "/app:v2": newImg} {
-		r, err := name.ParseReference(ref, name.Insecure)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := remote.Write(r, img); err != nil {
-			t.Fatal(err)
-		}
-	}
-	mu.Lock()
-	gets = nil // pushing may have checked for blobs
-	mu.Unlock()
+	reg.Push(t, "app:v1", oldImg)
+	reg.Push(t, "app:v2", newImg)
+	reg.Reset() // pushing may have checked for blobs
 
 	out, errOut, code := runCLI(t, "diff", "docker://"+host+"/app:v1", "docker://"+host+"/app:v2")
 	if code != 0 || errOut != "" {
@@ -118,9 +59,7 @@ func TestDiffRegistryDownloadsOnlyTheBreakingLayers(t *testing.T) {
 		copyLayer, _ := layers[2].Digest()
 		want = append(want, cfg.String(), copyLayer.String())
 	}
-	mu.Lock()
-	got := append([]string(nil), gets...)
-	mu.Unlock()
+	got := reg.BlobGets()
 	sort.Strings(got)
 	sort.Strings(want)
 	if strings.Join(got, " ") != strings.Join(want, " ") {

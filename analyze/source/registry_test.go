@@ -7,54 +7,24 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/docker-layers/docker-layers/analyze"
+
+	"github.com/docker-layers/docker-layers/internal/imagetest"
 )
 
-// blobLog records the blob GETs a test registry serves.
-type blobLog struct {
-	mu   sync.Mutex
-	gets []string
-}
-
-func (b *blobLog) count(digests ...v1.Hash) int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	n := 0
-	for _, g := range b.gets {
-		for _, d := range digests {
-			if strings.HasSuffix(g, d.String()) {
-				n++
-			}
-		}
-	}
-	return n
-}
-
-// testRegistry serves an in-memory registry on 127.0.0.1 and returns its host:port.
-func testRegistry(t *testing.T) (string, *blobLog) {
+// testRegistry serves an in-memory registry on 127.0.0.1.
+func testRegistry(t *testing.T) (string, *imagetest.Registry) {
 	t.Helper()
-	log := &blobLog{}
-	reg := registry.New()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/blobs/") {
-			log.mu.Lock()
-			log.gets = append(log.gets, r.URL.Path)
-			log.mu.Unlock()
-		}
-		reg.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	return strings.TrimPrefix(srv.URL, "http://"), log
+	reg := imagetest.NewRegistry(t)
+	return reg.Host, reg
 }
 
 func push(t *testing.T, ref string, img v1.Image) {
@@ -91,7 +61,7 @@ func TestRegistryInspectDownloadsNoLayer(t *testing.T) {
 	}
 	defer img.Close()
 	digests := layerDigests(t, want)
-	if n := log.count(digests...); n != 0 {
+	if n := log.Count(digests...); n != 0 {
 		t.Errorf("opening downloaded %d layer blobs, want 0", n)
 	}
 	cfg, _ := want.ConfigFile()
@@ -111,7 +81,7 @@ func TestRegistryInspectDownloadsNoLayer(t *testing.T) {
 	if err := img.MeasureSizes(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if n := log.count(digests...); n != 3 {
+	if n := log.Count(digests...); n != 3 {
 		t.Errorf("measuring downloaded %d layer blobs, want 3", n)
 	}
 	if img.BytesDownloaded() <= 0 || img.Image.Size() <= 0 {
@@ -156,7 +126,7 @@ func TestRegistryIndexPlatforms(t *testing.T) {
 	if !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "no image for platform linux/s390x (available: linux/amd64, linux/arm64)") {
 		t.Errorf("missing platform: %v", err)
 	}
-	if n := log.count(append(layerDigests(t, amd), layerDigests(t, arm)...)...); n != 0 {
+	if n := log.Count(append(layerDigests(t, amd), layerDigests(t, arm)...)...); n != 0 {
 		t.Errorf("downloaded %d layer blobs, want 0", n)
 	}
 }

@@ -12,6 +12,9 @@ import (
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
 
@@ -91,6 +94,66 @@ func BenchmarkArchiveInspect(b *testing.B) {
 			b.Fatal(err)
 		}
 		if err := img.ScanLayers(ctx, []int{0, 1, 2, 3}, false, func(int, LayerScan) error {
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			peak = max(peak, ms.HeapInuse)
+			return nil
+		}); err != nil {
+			b.Fatal(err)
+		}
+		img.Close()
+	}
+	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
+}
+
+// BenchmarkLayoutInspect measures inspect of an OCI layout whose 512 MiB of layers are
+// gzip-compressed blobs: decompression is the cost here.
+func BenchmarkLayoutInspect(b *testing.B) {
+	const layers, layerMB = 2, 256
+	dir := b.TempDir()
+	img := empty.Image
+	for l := 0; l < layers; l++ {
+		l := l
+		layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
+			pr, pw := io.Pipe()
+			go func() {
+				tw := tar.NewWriter(pw)
+				chunk := make([]byte, 1<<20)
+				for n := 0; n < layerMB; n++ {
+					for i := range chunk {
+						chunk[i] = byte((i * (n + l + 3)) >> 3)
+					}
+					tw.WriteHeader(&tar.Header{Name: fmt.Sprintf("data/%d/%d", l, n), Typeflag: tar.TypeReg, Size: int64(len(chunk)), Mode: 0o644})
+					tw.Write(chunk)
+				}
+				pw.CloseWithError(tw.Close())
+			}()
+			return pr, nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if img, err = mutate.Append(img, mutate.Addendum{Layer: layer, History: v1.History{CreatedBy: "RUN make # buildkit"}}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	p, err := layout.Write(dir, empty.Index)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := p.AppendImage(img, layout.WithAnnotations(map[string]string{annotationRefName: "big"})); err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	b.SetBytes(layers * layerMB << 20)
+	b.ResetTimer()
+	var peak uint64
+	for i := 0; i < b.N; i++ {
+		img, err := Open(ctx, "oci:"+dir+":big", Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := img.ScanLayers(ctx, []int{0, 1}, false, func(int, LayerScan) error {
 			var ms runtime.MemStats
 			runtime.ReadMemStats(&ms)
 			peak = max(peak, ms.HeapInuse)

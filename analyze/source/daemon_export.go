@@ -130,14 +130,17 @@ func (d *daemonImage) scanLayers(ctx context.Context, want []int, files bool, fn
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// The clock starts with the request: an engine that stages the whole export before
+	// sending its first byte (dockerd 20.10 does) spends most of the time right here.
+	counter := &countingReader{}
+	stop := startProgress(d.progress, d.where, "exporting from the Docker engine", counter.n.Load)
+	defer stop()
 	rc, err := d.client.ImageSave(ctx, []string{d.id})
 	if err != nil {
 		return daemonError(d.client, d.where, err)
 	}
 	defer rc.Close()
-	counter := &countingReader{r: rc}
-	stop := startProgress(d.progress, d.where, "exporting from the Docker engine", counter.n.Load)
-	defer stop()
+	counter.r = rc
 
 	err = scanExport(ctx, counter, wanted, files, fn)
 	if err != nil {

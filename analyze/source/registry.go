@@ -9,8 +9,11 @@ import (
 	"net/http"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
+	"github.com/docker/cli/cli/config"
+	"github.com/docker/cli/cli/config/types"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -35,7 +38,7 @@ func openRegistry(ctx context.Context, r Ref, opts Options) (*Image, error) {
 	counter := &countingTransport{base: remote.DefaultTransport}
 	ropts := []remote.Option{
 		remote.WithContext(ctx),
-		remote.WithAuthFromKeychain(authn.DefaultKeychain),
+		remote.WithAuthFromKeychain(authn.NewMultiKeychain(cliConfigKeychain{}, authn.DefaultKeychain)),
 		remote.WithTransport(counter),
 		remote.WithUserAgent("docker-layers"),
 	}
@@ -84,6 +87,42 @@ func openRegistry(ctx context.Context, r Ref, opts Options) (*Image, error) {
 		out.reader = progressReader{inner: out.reader, report: opts.Progress, ref: where, read: counter.n.Load}
 	}
 	return out, nil
+}
+
+// cliConfigKeychain reads credentials (and credential helpers) from the config directory
+// the docker CLI settled on: --config, else DOCKER_CONFIG, else ~/.docker.
+// authn.DefaultKeychain looks only at the environment, so `docker --config DIR layers`
+// and `docker-layers --config DIR` would otherwise read another directory's logins.
+type cliConfigKeychain struct{}
+
+func (cliConfigKeychain) Resolve(target authn.Resource) (authn.Authenticator, error) {
+	cf, err := config.Load(config.Dir())
+	if err != nil {
+		return nil, err
+	}
+	// As the docker CLI and ggcr do: a repository-scoped entry first, then the registry;
+	// Docker Hub's key is a historical URL.
+	var empty types.AuthConfig
+	for _, key := range []string{target.String(), target.RegistryStr()} {
+		if key == name.DefaultRegistry {
+			key = authn.DefaultAuthKey
+		}
+		ac, err := cf.GetAuthConfig(key)
+		if err != nil {
+			return nil, err
+		}
+		ac.ServerAddress = ""
+		if ac != empty {
+			return authn.FromConfig(authn.AuthConfig{
+				Username:      ac.Username,
+				Password:      ac.Password,
+				Auth:          ac.Auth,
+				IdentityToken: ac.IdentityToken,
+				RegistryToken: ac.RegistryToken,
+			}), nil
+		}
+	}
+	return authn.Anonymous, nil
 }
 
 // enginePlatform asks the local engine, if one is configured and answers quickly, for
@@ -137,6 +176,10 @@ func registryError(ref name.Reference, where string, err error) error {
 			return notFoundf("%s: no such image in the registry %s: check the name and tag", where, registry)
 		}
 		return fmt.Errorf("%s: the registry %s answered %d: %v", where, registry, terr.StatusCode, firstLine(terr.Error()))
+	}
+	if errors.Is(err, syscall.ECONNREFUSED) {
+		// ggcr tried HTTPS and HTTP; repeating both dial errors adds nothing.
+		return fmt.Errorf("%s: cannot reach the registry %s: connection refused: check that it is running and the address is right", where, registry)
 	}
 	var nerr net.Error
 	var oerr *net.OpError

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/docker/cli/cli"
@@ -113,6 +114,9 @@ func compareImages(ctx context.Context, oldRef, newRef string, opts source.Optio
 	breakLayer, needFiles := c.BreakLayer()
 	var files [2][]analyze.File
 	var filesErr error
+	// One pass over each image: the breaking layer for its files, and the layers whose
+	// uncompressed size is unknown — each content once, even when both images have it.
+	sizes := source.Sizes{}
 	for k, img := range []*source.Image{oldImg, newImg} {
 		// A registry stores compressed blobs only: measuring would download them all.
 		measure := img.Transport != source.TransportRegistry
@@ -120,16 +124,15 @@ func compareImages(ctx context.Context, oldRef, newRef string, opts source.Optio
 			d.uncompressedUnknown = true
 		}
 		var want []int
-		for i, l := range img.Layers {
-			if (measure && l.Size == analyze.Unknown) || (needFiles && i == breakLayer) {
-				want = append(want, i)
-			}
+		if measure {
+			want = sizes.Missing(img)
+		}
+		if needFiles && !slices.Contains(want, breakLayer) {
+			want = append(want, breakLayer)
 		}
 		err := img.ScanLayers(ctx, want, needFiles, func(i int, s source.LayerScan) error {
 			// A layer read for its files has its size measured too, whatever the source.
-			if img.Layers[i].Size == analyze.Unknown {
-				img.Layers[i].Size = s.Size
-			}
+			sizes.Record(img, i, s.Size)
 			if needFiles && i == breakLayer {
 				files[k] = s.Files
 				if files[k] == nil {

@@ -8,7 +8,6 @@ import (
 	"sync"
 
 	"github.com/docker/cli/cli/command"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/cobra"
 
 	"github.com/docker-layers/docker-layers/analyze"
@@ -153,30 +152,13 @@ func openShared(ctx context.Context, refs []string, opts source.Options, downloa
 		}
 	}
 
-	measured := map[v1.Hash]int64{}
+	sizes := source.Sizes{}
 	for _, img := range opened {
 		if img.Remote && !download {
 			continue
 		}
-		var want []int
-		wanted := map[v1.Hash]bool{}
-		for i, l := range img.Layers {
-			if _, ok := measured[l.DiffID]; l.Size == analyze.Unknown && !ok && !wanted[l.DiffID] {
-				want = append(want, i)
-				wanted[l.DiffID] = true
-			}
-		}
-		err := img.ScanLayers(ctx, want, false, func(i int, s source.LayerScan) error {
-			measured[img.Layers[i].DiffID] = s.Size
-			return nil
-		})
-		if err != nil {
+		if err := sizes.Measure(ctx, img); err != nil {
 			return nil, err
-		}
-		for i, l := range img.Layers {
-			if size, ok := measured[l.DiffID]; l.Size == analyze.Unknown && ok {
-				img.Layers[i].Size = size
-			}
 		}
 	}
 	images := make([]analyze.Image, len(opened))

@@ -105,18 +105,9 @@ func ScanLayer(ctx context.Context, r io.Reader, files bool) (LayerScan, error) 
 }
 
 // MeasureSizes fills in every unknown uncompressed layer size by reading those layers
-// once.
+// once (a content the image has twice, once).
 func (img *Image) MeasureSizes(ctx context.Context) error {
-	var want []int
-	for i, l := range img.Layers {
-		if l.Size == analyze.Unknown {
-			want = append(want, i)
-		}
-	}
-	return img.ScanLayers(ctx, want, false, func(i int, s LayerScan) error {
-		img.Layers[i].Size = s.Size
-		return nil
-	})
+	return Sizes{}.Measure(ctx, img)
 }
 
 // BytesDownloaded is how many bytes the source has fetched over the network so far

@@ -194,15 +194,7 @@ func TestDaemonSlowPathReadsConfigFromExport(t *testing.T) {
 			if got, want := fmt.Sprint(layerSizes(img)), "[100 0 300]"; got != want {
 				t.Errorf("sizes %s, want %s", got, want)
 			}
-			steps, ok, reason := analyze.Steps(img.Config, len(img.Layers))
-			if !ok {
-				t.Fatal(reason)
-			}
-			var layerOf []int
-			for _, s := range steps {
-				layerOf = append(layerOf, s.Layer)
-			}
-			if got, want := fmt.Sprint(layerOf), "[0 -1 1 2 -1]"; got != want {
+			if got, want := stepLayers(t, img), "[0 -1 1 2 -1]"; got != want {
 				t.Errorf("step layers %s, want %s", got, want)
 			}
 		})
@@ -255,15 +247,7 @@ func TestDaemonFastPathZeroSizedLayers(t *testing.T) {
 	if got, want := fmt.Sprint(layerSizes(img)), "[100 0 0]"; got != want {
 		t.Errorf("sizes %s, want %s", got, want)
 	}
-	steps, ok, reason := analyze.Steps(img.Config, len(img.Layers))
-	if !ok {
-		t.Fatal(reason)
-	}
-	var layerOf []int
-	for _, s := range steps {
-		layerOf = append(layerOf, s.Layer)
-	}
-	if got, want := fmt.Sprint(layerOf), "[0 1 -1 2 -1]"; got != want {
+	if got, want := stepLayers(t, img), "[0 1 -1 2 -1]"; got != want {
 		t.Errorf("step layers %s, want %s", got, want)
 	}
 }
@@ -303,4 +287,18 @@ func TestFindConfigStopsEarly(t *testing.T) {
 	if !bytes.Equal(raw, want) {
 		t.Errorf("config differs")
 	}
+}
+
+// stepLayers is the layer each history step made ("-1" for none), as "[0 -1 1]".
+func stepLayers(t *testing.T, img *Image) string {
+	t.Helper()
+	steps, ok, reason := analyze.Steps(img.Config, len(img.Layers))
+	if !ok {
+		t.Fatal(reason)
+	}
+	var layerOf []int
+	for _, s := range steps {
+		layerOf = append(layerOf, s.Layer)
+	}
+	return fmt.Sprint(layerOf)
 }

@@ -64,7 +64,7 @@ func runInspect(cmd *cobra.Command, dockerCli command.Cli, refs []string, opts i
 
 	var results []analyze.Inspection
 	for _, ref := range refs {
-		in, downloaded, err := inspectImageSizes(ctx, ref, srcOpts, opts.uncompressed)
+		in, downloaded, err := inspectImage(ctx, ref, srcOpts, opts.uncompressed)
 		if err != nil {
 			return imageError(cmd, err)
 		}
@@ -99,15 +99,10 @@ func runInspect(cmd *cobra.Command, dockerCli command.Cli, refs []string, opts i
 	return nil
 }
 
-func inspectImage(ctx context.Context, ref string, opts source.Options) (analyze.Inspection, error) {
-	in, _, err := inspectImageSizes(ctx, ref, opts, true)
-	return in, err
-}
-
-// inspectImageSizes inspects ref; uncompressed sizes of a registry image are measured
+// inspectImage inspects ref; uncompressed sizes of a registry image are measured
 // (downloading every layer blob) only when download is true. downloaded is how many
 // bytes that took.
-func inspectImageSizes(ctx context.Context, ref string, opts source.Options, download bool) (in analyze.Inspection, downloaded int64, err error) {
+func inspectImage(ctx context.Context, ref string, opts source.Options, download bool) (in analyze.Inspection, downloaded int64, err error) {
 	img, err := source.Open(ctx, ref, opts)
 	if err != nil {
 		return analyze.Inspection{}, 0, err

@@ -4,7 +4,7 @@ PLUGIN_DIR := $(HOME)/.docker/cli-plugins
 GO         ?= go
 export TZ  := UTC
 
-.PHONY: build install test demo testdata e2e bench bench-e2e fuzz clean
+.PHONY: build install test lint demo testdata e2e bench bench-e2e fuzz clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/docker-layers
@@ -13,9 +13,20 @@ install: build
 	mkdir -p $(PLUGIN_DIR)
 	install -m 0755 $(BIN) $(PLUGIN_DIR)/docker-layers
 
-test:
+test: lint
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
+
+# gofmt and staticcheck (pinned, installed through the Go module proxy into bin/tools).
+STATICCHECK_VERSION := v0.8.2
+STATICCHECK := bin/tools/staticcheck
+lint: $(STATICCHECK)
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
+	$(STATICCHECK) ./...
+
+$(STATICCHECK):
+	GOBIN=$(CURDIR)/bin/tools $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
 # The README's first command: the binary, standalone, on the demo images (no daemon).
 demo: build

@@ -92,7 +92,7 @@ func fileOf(hdr *tar.Header) File {
 	}
 	f := File{Path: p, Link: hdr.Linkname}
 	switch hdr.Typeflag {
-	case tar.TypeReg, tar.TypeRegA: //nolint:staticcheck // old archives still use TypeRegA
+	case tar.TypeReg: // archive/tar reads the old TypeRegA as TypeReg
 		f.Kind, f.Size = KindFile, hdr.Size
 	case tar.TypeDir:
 		f.Kind = KindDir

@@ -70,9 +70,6 @@ func templateHeader(text string) string {
 	})
 }
 
-// isTable reports whether the default table is wanted.
-func (f outputFormat) isTable() bool { return !f.json && f.tmpl == nil }
-
 // writeTemplate executes the template once per row, a line each.
 func (f outputFormat) writeTemplate(w io.Writer, rows []any) error {
 	out := w

@@ -141,7 +141,7 @@ func (a *archive) index() error {
 		}
 		p := cleanArchivePath(hdr.Name)
 		switch hdr.Typeflag {
-		case tar.TypeReg, tar.TypeRegA: //nolint:staticcheck // old archives still use TypeRegA
+		case tar.TypeReg: // archive/tar reads the old TypeRegA as TypeReg
 			off, err := a.f.Seek(0, io.SeekCurrent)
 			if err != nil {
 				return err

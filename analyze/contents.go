@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"strconv"
 	"strings"
 )
 
@@ -39,6 +40,11 @@ type File struct {
 	// Digest is the sha256 of a regular file's content ("sha256:…"), so an edit that
 	// keeps the size still shows; empty for other kinds and when sizes alone were asked.
 	Digest string
+	// Mode is the permission bits (07777) of the entry as the tar header gives them.
+	Mode int64
+	// Note, when set, says why the entry is suspicious (a name that leaves the root, a
+	// device node); the entry is still reported under its cleaned path, never followed.
+	Note string
 }
 
 const (
@@ -51,6 +57,13 @@ const (
 // uncompressed size as the engine counts it: the sum of the sizes of its regular files,
 // each hardlink counted once. With fn nil, contents are skipped, not hashed.
 func ScanLayer(r io.Reader, fn func(File) error) (int64, error) {
+	return ScanEntries(r, fn != nil, fn)
+}
+
+// ScanEntries is ScanLayer with the choice of hashing contents: with digests false,
+// entries come without Digest and contents are skipped (seeked over when r is an
+// io.Seeker), so reading a layer costs its headers only.
+func ScanEntries(r io.Reader, digests bool, fn func(File) error) (int64, error) {
 	tr := tar.NewReader(r)
 	var size int64
 	for {
@@ -63,7 +76,7 @@ func ScanLayer(r io.Reader, fn func(File) error) (int64, error) {
 		}
 		f := fileOf(hdr)
 		size += f.Size
-		if fn != nil && f.Kind == KindFile {
+		if digests && f.Kind == KindFile {
 			h := sha256.New()
 			if _, err := io.Copy(h, tr); err != nil {
 				return size, fmt.Errorf("reading %s in layer tar: %w", f.Path, err)
@@ -90,7 +103,7 @@ func fileOf(hdr *tar.Header) File {
 	case strings.HasPrefix(base, whiteoutPrefix):
 		return File{Path: path.Join(dir, strings.TrimPrefix(base, whiteoutPrefix)), Kind: KindWhiteout}
 	}
-	f := File{Path: p, Link: hdr.Linkname}
+	f := File{Path: p, Link: hdr.Linkname, Mode: hdr.Mode & 0o7777, Note: nameNote(hdr.Name)}
 	switch hdr.Typeflag {
 	case tar.TypeReg: // archive/tar reads the old TypeRegA as TypeReg
 		f.Kind, f.Size = KindFile, hdr.Size
@@ -100,8 +113,22 @@ func fileOf(hdr *tar.Header) File {
 		f.Kind = KindSymlink
 	case tar.TypeLink:
 		f.Kind = KindHardlink
+	case tar.TypeChar, tar.TypeBlock:
+		f.Kind, f.Note = KindOther, "device node"
 	default:
 		f.Kind = KindOther
 	}
 	return f
+}
+
+// nameNote says what is wrong with a tar entry name that would leave the root if it were
+// extracted as written: an absolute name or one with a ".." component.
+func nameNote(name string) string {
+	switch {
+	case strings.HasPrefix(name, "/"):
+		return "absolute name " + strconv.Quote(name)
+	case name == ".." || strings.HasPrefix(name, "../") || strings.Contains(name, "/../") || strings.HasSuffix(name, "/.."):
+		return "name with .. " + strconv.Quote(name)
+	}
+	return ""
 }

@@ -334,4 +334,3 @@ func BenchmarkFiles1M(b *testing.B) {
 		report(b, "archive-1M", env.files(b, env.archive), "walk", walk)
 	}
 }
-

@@ -20,6 +20,7 @@ type diffOptions struct {
 	noTrunc  bool
 	exitCode bool
 	platform string
+	files    bool
 }
 
 func newDiffCommand(dockerCli command.Cli) *cobra.Command {
@@ -50,11 +51,15 @@ added or removed a layer.`,
 	flags.StringVar(&opts.format, "format", "table", formatHelp)
 	flags.BoolVar(&opts.noTrunc, "no-trunc", false, "Don't truncate output: full IDs, raw history text, every changed file")
 	flags.BoolVar(&opts.exitCode, "exit-code", false, "Exit 1 when any layer was rebuilt, added or removed")
+	flags.BoolVar(&opts.files, "files", false, "Compare the final filesystems instead, path by path by content digest (reads every layer)")
 	addPlatformFlag(flags, &opts.platform)
 	return cmd
 }
 
 func runDiff(cmd *cobra.Command, dockerCli command.Cli, oldRef, newRef string, opts diffOptions) error {
+	if opts.files {
+		return runDiffFiles(cmd, dockerCli, oldRef, newRef, opts)
+	}
 	format, srcOpts, ctx, stop, err := prepareRun(cmd, dockerCli, opts.format, opts.platform)
 	if err != nil {
 		return err

@@ -117,3 +117,25 @@ func TestFilesUsageErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestDiffFilesGolden(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"diff-files", []string{"diff", "--files", demo("lazy-v1-buildkit"), demo("pro-v2-buildkit")}},
+		{"diff-files-json", []string{"diff", "--files", "--format", "json", demo("lazy-v1-buildkit"), demo("lazy-v2-buildkit")}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, errOut, code := runCLI(t, tc.args...)
+			if code != 0 || errOut != "" {
+				t.Fatalf("exit %d, stderr %q", code, errOut)
+			}
+			assertGolden(t, tc.name, out)
+		})
+	}
+	// The same image: nothing differs, and --exit-code says so with 0.
+	if out, _, code := runCLI(t, "diff", "--files", "--exit-code", demo("lazy-v1-buildkit"), demo("lazy-v1-buildkit")); code != 0 || !strings.Contains(out, "are the same") {
+		t.Errorf("same image: exit %d, %q", code, out)
+	}
+}

@@ -45,6 +45,9 @@ testdata:
 # Speed and memory figures (reported in notes; never asserted in timed tests).
 bench:
 	$(GO) test -run XXX -bench . -benchtime 3x -benchmem ./analyze/...
+	# files --wasted on generated 1.3 GB and 1M-entry images against floors (best of 3
+	# inside; data under $$TMPDIR, removed after).
+	$(GO) test -run XXX -bench . -benchtime 1x -timeout 60m -v ./test/bench/
 
 # The same against a private engine and registry (peak RSS per source, shared --all over
 # 300 images against docker system df -v); builds its own images, takes a few minutes.

@@ -18,11 +18,15 @@ type Filesystem struct {
 	root   *node
 	layer  int // layer being applied; -1 before the first
 	layers []layerState
-	wasted map[string]*WastedPath
-	notes  []Note
+	wasted map[string]wasteRec
+	// highLayers are the layers above 127 holding hidden versions (an image that
+	// tall cannot run on overlayfs, but may still be read).
+	highLayers map[string][]int
+	notes      []Note
 	// cache is the bytes each layer wrote under known package-manager leftovers.
 	cache     map[cacheKey]int64
 	cacheDirs map[cacheKey][]string
+	digests   bool // some entry carried a content digest
 }
 
 // FilesOptions tune what a Filesystem keeps.
@@ -52,12 +56,69 @@ type node struct {
 	// layer is the layer that wrote this version; for a directory, the last layer that
 	// had an entry at or below it (what an opaque marker in a later layer compares to).
 	layer int32
-	kind  FileKind
 	mode  uint32
+	kind  nodeKind
 	size  int64
-	link  string    // a symlink's target
-	sum   *[32]byte // content digest, when entries carried one
-	ino   *inode    // shared by the paths of a hardlinked file
+	// extra holds what few paths have (a digest, a link target, an inode), so the
+	// common node stays small: memory per path bounds a million-entry image.
+	extra *nodeExtra
+}
+
+type nodeExtra struct {
+	link   string   // a symlink's target
+	sum    [32]byte // content digest, when the entry carried one
+	hasSum bool
+	ino    *inode // shared by the paths of a hardlinked file
+}
+
+// nodeKind is a FileKind in one byte.
+type nodeKind uint8
+
+const (
+	nOther nodeKind = iota
+	nFile
+	nDir
+	nSymlink
+	nHardlink
+)
+
+func kindOf(k FileKind) nodeKind {
+	switch k {
+	case KindFile:
+		return nFile
+	case KindDir:
+		return nDir
+	case KindSymlink:
+		return nSymlink
+	case KindHardlink:
+		return nHardlink
+	}
+	return nOther
+}
+
+func (k nodeKind) fileKind() FileKind {
+	return [...]FileKind{nOther: KindOther, nFile: KindFile, nDir: KindDir, nSymlink: KindSymlink, nHardlink: KindHardlink}[k]
+}
+
+func (n *node) ino() *inode {
+	if n.extra == nil {
+		return nil
+	}
+	return n.extra.ino
+}
+
+func (n *node) sum() *[32]byte {
+	if n.extra == nil || !n.extra.hasSum {
+		return nil
+	}
+	return &n.extra.sum
+}
+
+func (n *node) link() string {
+	if n.extra == nil {
+		return ""
+	}
+	return n.extra.link
 }
 
 // inode is a regular file reachable from several paths (hardlinks): its bytes are
@@ -80,11 +141,13 @@ type Note struct {
 func NewFilesystem(layers int, opts FilesOptions) *Filesystem {
 	return &Filesystem{
 		opts:   opts,
-		root:   &node{kind: KindDir, children: map[string]*node{}},
+		root:   &node{kind: nDir, children: map[string]*node{}},
 		layer:  -1,
 		layers: make([]layerState, layers),
-		wasted: map[string]*WastedPath{},
-		cache:  map[cacheKey]int64{},
+		wasted: map[string]wasteRec{},
+
+		highLayers: map[string][]int{},
+		cache:      map[cacheKey]int64{},
 
 		cacheDirs: map[cacheKey][]string{},
 	}
@@ -134,13 +197,13 @@ func (fs *Filesystem) ensureDir(p string) *node {
 		}
 		n.layer = max(n.layer, l)
 		c := n.children[name]
-		if c != nil && c.kind != KindDir {
+		if c != nil && c.kind != nDir {
 			fs.hide(c)
 			delete(n.children, name)
 			c = nil
 		}
 		if c == nil {
-			c = &node{name: strings.Clone(name), parent: n, kind: KindDir, layer: l, children: map[string]*node{}}
+			c = &node{name: strings.Clone(name), parent: n, kind: nDir, layer: l, children: map[string]*node{}}
 			n.children[c.name] = c
 		}
 		n = c
@@ -157,7 +220,7 @@ func (fs *Filesystem) add(f File) {
 	}
 	parent := fs.ensureDir(path.Clean(dirPath))
 	old := parent.children[name]
-	if f.Kind == KindDir && old != nil && old.kind == KindDir {
+	if f.Kind == KindDir && old != nil && old.kind == nDir {
 		old.layer, old.mode = int32(fs.layer), uint32(f.Mode)
 		return
 	}
@@ -166,14 +229,17 @@ func (fs *Filesystem) add(f File) {
 		change = FileModified
 		fs.hide(old)
 	}
-	n := &node{name: strings.Clone(name), parent: parent, kind: f.Kind, layer: int32(fs.layer), mode: uint32(f.Mode), size: f.Size}
+	n := &node{name: strings.Clone(name), parent: parent, kind: kindOf(f.Kind), layer: int32(fs.layer), mode: uint32(f.Mode), size: f.Size}
 	switch f.Kind {
 	case KindDir:
 		n.children = map[string]*node{}
 	case KindSymlink:
-		n.link = f.Link
+		n.extra = &nodeExtra{link: f.Link}
 	case KindFile:
-		n.sum = parseDigest(f.Digest)
+		if sum, ok := parseDigest(f.Digest); ok {
+			n.extra = &nodeExtra{sum: sum, hasSum: true}
+			fs.digests = true
+		}
 		fs.noteCache(f.Path, f.Size)
 	case KindHardlink:
 		fs.hardlink(n, f)
@@ -187,15 +253,19 @@ func (fs *Filesystem) add(f File) {
 func (fs *Filesystem) hardlink(n *node, f File) {
 	target := path.Clean("/" + strings.TrimPrefix(f.Link, "./"))
 	t := fs.lookup(target)
-	if t == nil || t.kind != KindFile {
+	if t == nil || t.kind != nFile {
 		fs.notes = append(fs.notes, Note{Layer: fs.layer, Path: f.Path, Text: "hardlink to missing target " + target})
 		return
 	}
-	if t.ino == nil {
-		t.ino = &inode{size: t.size, layer: t.layer, refs: 1, path: t.path()}
+	if t.extra == nil {
+		t.extra = &nodeExtra{}
 	}
-	t.ino.refs++
-	n.kind, n.size, n.sum, n.ino = KindFile, t.size, t.sum, t.ino
+	if t.extra.ino == nil {
+		t.extra.ino = &inode{size: t.size, layer: t.layer, refs: 1, path: t.path()}
+	}
+	t.extra.ino.refs++
+	x := *t.extra
+	n.kind, n.size, n.extra = nFile, t.size, &x
 }
 
 func (fs *Filesystem) whiteout(p string) {
@@ -220,7 +290,7 @@ func (fs *Filesystem) opaque(dir *node, p string) {
 			fs.hide(c)
 			delete(dir.children, name)
 			fs.keepChange(cp, FileDeleted, size)
-		case c.kind == KindDir:
+		case c.kind == nDir:
 			fs.opaque(c, cp)
 		}
 	}
@@ -232,16 +302,16 @@ func (fs *Filesystem) hide(n *node) {
 	for _, c := range n.children {
 		fs.hide(c)
 	}
-	if n.kind != KindFile {
+	if n.kind != nFile {
 		return
 	}
 	size, layer := n.size, n.layer
 	var p string
-	if n.ino != nil {
-		if n.ino.refs--; n.ino.refs > 0 {
+	if ino := n.ino(); ino != nil {
+		if ino.refs--; ino.refs > 0 {
 			return
 		}
-		size, layer, p = n.ino.size, n.ino.layer, n.ino.path
+		size, layer, p = ino.size, ino.layer, ino.path
 	} else if size > 0 {
 		p = n.path()
 	}
@@ -249,15 +319,22 @@ func (fs *Filesystem) hide(n *node) {
 		return
 	}
 	w := fs.wasted[p]
-	if w == nil {
-		w = &WastedPath{Path: p}
-		fs.wasted[p] = w
+	w.size += size
+	w.hiddenBy = int32(fs.layer)
+	if layer < 128 {
+		w.layers[layer/64] |= 1 << (layer % 64)
+	} else if !containsInt(fs.highLayers[p], int(layer)) {
+		fs.highLayers[p] = append(fs.highLayers[p], int(layer))
 	}
-	w.Size += size
-	if !containsInt(w.Layers, int(layer)) {
-		w.Layers = append(w.Layers, int(layer))
-	}
-	w.HiddenBy = fs.layer
+	fs.wasted[p] = w
+}
+
+// wasteRec is what the replay keeps per wasted path: small, as there may be a
+// million of them.
+type wasteRec struct {
+	size     int64
+	layers   [2]uint64 // layers 0..127 holding hidden versions, as bits
+	hiddenBy int32
 }
 
 func (fs *Filesystem) keepChange(p string, c FileChangeKind, size int64) {
@@ -305,7 +382,7 @@ func (n *node) path() string {
 // visibleSize is the bytes of regular files visible at or below n.
 func (n *node) visibleSize() int64 {
 	s := n.size
-	if n.kind != KindFile {
+	if n.kind != nFile {
 		s = 0
 	}
 	for _, c := range n.children {
@@ -314,16 +391,15 @@ func (n *node) visibleSize() int64 {
 	return s
 }
 
-func parseDigest(d string) *[32]byte {
+func parseDigest(d string) (sum [32]byte, ok bool) {
 	h, ok := strings.CutPrefix(d, "sha256:")
 	if !ok || len(h) != 64 {
-		return nil
+		return sum, false
 	}
-	var sum [32]byte
 	if _, err := hex.Decode(sum[:], []byte(h)); err != nil {
-		return nil
+		return sum, false
 	}
-	return &sum
+	return sum, true
 }
 
 func containsInt(s []int, v int) bool {

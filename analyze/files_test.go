@@ -113,7 +113,7 @@ func TestWastedOpaqueDirectory(t *testing.T) {
 	}
 	var visible []string
 	fs.root.walk(func(n *node) {
-		if n.kind == KindFile {
+		if n.kind == nFile {
 			visible = append(visible, n.path())
 		}
 	})

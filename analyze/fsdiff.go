@@ -42,16 +42,16 @@ func diffNodes(o, n *node, p string, out *[]PathDiff) {
 			a, b := oc[i], nc[j]
 			cp := path.Join(p, a.name)
 			if c, changed := compareNodes(a, b); changed {
-				*out = append(*out, PathDiff{Path: cp, Change: c, OldKind: a.kind, NewKind: b.kind, OldSize: fileSize(a), NewSize: fileSize(b)})
+				*out = append(*out, PathDiff{Path: cp, Change: c, OldKind: a.kind.fileKind(), NewKind: b.kind.fileKind(), OldSize: fileSize(a), NewSize: fileSize(b)})
 			}
 			switch {
-			case a.kind == KindDir && b.kind == KindDir:
+			case a.kind == nDir && b.kind == nDir:
 				diffNodes(a, b, cp, out)
-			case a.kind == KindDir:
+			case a.kind == nDir:
 				for _, c := range a.sortedChildren() {
 					gone(c, path.Join(cp, c.name), FileDeleted, out)
 				}
-			case b.kind == KindDir:
+			case b.kind == nDir:
 				for _, c := range b.sortedChildren() {
 					gone(c, path.Join(cp, c.name), FileAdded, out)
 				}
@@ -66,9 +66,9 @@ func diffNodes(o, n *node, p string, out *[]PathDiff) {
 func gone(n *node, p string, c FileChangeKind, out *[]PathDiff) {
 	d := PathDiff{Path: p, Change: c}
 	if c == FileDeleted {
-		d.OldKind, d.OldSize = n.kind, fileSize(n)
+		d.OldKind, d.OldSize = n.kind.fileKind(), fileSize(n)
 	} else {
-		d.NewKind, d.NewSize = n.kind, fileSize(n)
+		d.NewKind, d.NewSize = n.kind.fileKind(), fileSize(n)
 	}
 	*out = append(*out, d)
 	for _, ch := range n.sortedChildren() {
@@ -80,11 +80,11 @@ func compareNodes(a, b *node) (FileChangeKind, bool) {
 	switch {
 	case a.kind != b.kind:
 		return FileTypeChanged, true
-	case a.kind == KindFile && a.sum != nil && b.sum != nil && *a.sum != *b.sum:
+	case a.kind == nFile && a.sum() != nil && b.sum() != nil && *a.sum() != *b.sum():
 		return FileModified, true
-	case a.kind == KindFile && a.size != b.size:
+	case a.kind == nFile && a.size != b.size:
 		return FileModified, true
-	case a.kind == KindSymlink && a.link != b.link:
+	case a.kind == nSymlink && a.link() != b.link():
 		return FileModified, true
 	case a.mode != b.mode:
 		return FileModeChanged, true
@@ -93,7 +93,7 @@ func compareNodes(a, b *node) (FileChangeKind, bool) {
 }
 
 func fileSize(n *node) int64 {
-	if n.kind == KindFile {
+	if n.kind == nFile {
 		return n.size
 	}
 	return 0

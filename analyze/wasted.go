@@ -162,11 +162,18 @@ func (fs *Filesystem) Report(steps []Step) Files {
 		})
 		out.Layers = append(out.Layers, LayerFiles{Index: i, Instruction: instr[i], Size: l.size, Changes: changes})
 	}
-	for _, w := range fs.wasted {
-		w.HiddenByInstruction = instr[w.HiddenBy]
-		sort.Ints(w.Layers)
-		out.WastedSize += w.Size
-		out.Wasted = append(out.Wasted, *w)
+	out.Wasted = make([]WastedPath, 0, len(fs.wasted))
+	for p, w := range fs.wasted {
+		wp := WastedPath{Path: p, Size: w.size, HiddenBy: int(w.hiddenBy), HiddenByInstruction: instr[w.hiddenBy]}
+		for i := 0; i < 128; i++ {
+			if w.layers[i/64]&(1<<(i%64)) != 0 {
+				wp.Layers = append(wp.Layers, i)
+			}
+		}
+		wp.Layers = append(wp.Layers, fs.highLayers[p]...)
+		sort.Ints(wp.Layers)
+		out.WastedSize += w.size
+		out.Wasted = append(out.Wasted, wp)
 	}
 	sort.Slice(out.Wasted, func(a, b int) bool {
 		if out.Wasted[a].Size != out.Wasted[b].Size {
@@ -203,6 +210,9 @@ func (fs *Filesystem) cacheHints() []Hint {
 // several paths (hardlinks are one file, not copies). It needs content digests: without
 // them it finds nothing.
 func (fs *Filesystem) duplicateHints() []Hint {
+	if !fs.digests {
+		return nil
+	}
 	type copies struct {
 		size  int64
 		layer int32
@@ -211,21 +221,22 @@ func (fs *Filesystem) duplicateHints() []Hint {
 	}
 	bySum := map[[32]byte]*copies{}
 	fs.root.walk(func(n *node) {
-		if n.kind != KindFile || n.sum == nil || n.size < dupMinSize {
+		sum := n.sum()
+		if n.kind != nFile || sum == nil || n.size < dupMinSize {
 			return
 		}
-		c := bySum[*n.sum]
+		c := bySum[*sum]
 		if c == nil {
 			c = &copies{size: n.size}
-			bySum[*n.sum] = c
+			bySum[*sum] = c
 		}
-		if n.ino != nil {
-			for _, ino := range c.inos {
-				if ino == n.ino {
+		if ino := n.ino(); ino != nil {
+			for _, seen := range c.inos {
+				if seen == ino {
 					return
 				}
 			}
-			c.inos = append(c.inos, n.ino)
+			c.inos = append(c.inos, ino)
 		}
 		c.paths = append(c.paths, n)
 		c.layer = max(c.layer, n.layer)

@@ -34,7 +34,7 @@ func runDiffFiles(cmd *cobra.Command, dockerCli command.Cli, oldRef, newRef stri
 	out := dockerCli.Out()
 	switch {
 	case format.json:
-		err = writeJSON(out, v)
+		err = writeJSONStream(out, v)
 	case format.tmpl != nil:
 		rows := make([]any, len(v.Changes))
 		for i, c := range v.Changes {

@@ -104,7 +104,7 @@ func runFiles(cmd *cobra.Command, dockerCli command.Cli, ref string, opts filesO
 	out := dockerCli.Out()
 	switch {
 	case format.json:
-		return writeJSON(out, v)
+		return writeJSONStream(out, v)
 	case format.tmpl != nil:
 		return format.writeTemplate(out, filesRows(v, opts))
 	}

@@ -139,11 +139,19 @@ type benchEnv struct {
 // setup builds the binary and generates the image once per benchmark.
 func setup(b *testing.B, layers []genLayer, withLayout bool) benchEnv {
 	b.Helper()
-	dir, err := os.MkdirTemp("", "docker-layers-bench-")
-	if err != nil {
-		b.Fatal(err)
+	// DOCKER_LAYERS_BENCH_DIR keeps the generated data for reruns (while tuning); by
+	// default it goes under $TMPDIR and is removed after.
+	dir := os.Getenv("DOCKER_LAYERS_BENCH_DIR")
+	if dir != "" {
+		dir = filepath.Join(dir, b.Name())
+		must(b, os.MkdirAll(dir, 0o755))
+	} else {
+		var err error
+		if dir, err = os.MkdirTemp("", "docker-layers-bench-"); err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { os.RemoveAll(dir) })
 	}
-	b.Cleanup(func() { os.RemoveAll(dir) })
 	env := benchEnv{dir: dir, bin: filepath.Join(dir, "docker-layers")}
 	root, err := exec.Command("go", "env", "GOMOD").Output()
 	if err != nil {
@@ -160,7 +168,10 @@ func setup(b *testing.B, layers []genLayer, withLayout bool) benchEnv {
 	if withLayout {
 		layoutDir = filepath.Join(dir, "layout")
 	}
-	genImage(b, layers, archive, layoutDir)
+	if _, err := os.Stat(filepath.Join(dir, "done")); err != nil {
+		genImage(b, layers, archive, layoutDir)
+		must(b, os.WriteFile(filepath.Join(dir, "done"), nil, 0o644))
+	}
 	env.archive = "docker-archive:" + archive
 	if withLayout {
 		env.layout = "oci:" + layoutDir + ":bench"

@@ -1,0 +1,123 @@
+package plugin
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"io"
+	"reflect"
+	"strings"
+)
+
+// writeJSONStream writes v as writeJSON does, byte for byte, but a struct field by field
+// and a slice element by element, so a view with a million rows never exists as one
+// encoded buffer.
+func writeJSONStream(w io.Writer, v any) error {
+	bw := bufio.NewWriterSize(w, 256<<10)
+	s := jsonStream{w: bw}
+	s.value(reflect.ValueOf(v), "")
+	if s.err == nil {
+		_, s.err = bw.WriteString("\n")
+	}
+	if s.err == nil {
+		s.err = bw.Flush()
+	}
+	return s.err
+}
+
+type jsonStream struct {
+	w   *bufio.Writer
+	buf bytes.Buffer
+	err error
+}
+
+const jsonIndent = "    "
+
+func (s *jsonStream) write(str string) {
+	if s.err == nil {
+		_, s.err = s.w.WriteString(str)
+	}
+}
+
+func (s *jsonStream) value(v reflect.Value, prefix string) {
+	if s.err != nil {
+		return
+	}
+	switch {
+	case v.Kind() == reflect.Struct:
+		s.object(v, prefix)
+	case v.Kind() == reflect.Slice && !v.IsNil() && v.Type().Elem().Kind() == reflect.Struct:
+		if v.Len() == 0 {
+			s.write("[]")
+			return
+		}
+		s.write("[\n")
+		for i := 0; i < v.Len(); i++ {
+			s.write(prefix + jsonIndent)
+			s.value(v.Index(i), prefix+jsonIndent)
+			if i < v.Len()-1 {
+				s.write(",")
+			}
+			s.write("\n")
+		}
+		s.write(prefix + "]")
+	default:
+		s.leaf(v.Interface(), prefix)
+	}
+}
+
+func (s *jsonStream) object(v reflect.Value, prefix string) {
+	t := v.Type()
+	type field struct {
+		name string
+		v    reflect.Value
+	}
+	var fields []field
+	for i := 0; i < t.NumField(); i++ {
+		tag := t.Field(i).Tag.Get("json")
+		name, opts, _ := strings.Cut(tag, ",")
+		if tag == "-" || !t.Field(i).IsExported() {
+			continue
+		}
+		if name == "" {
+			name = t.Field(i).Name
+		}
+		f := v.Field(i)
+		if strings.Contains(opts, "omitempty") && f.IsZero() || (strings.Contains(opts, "omitempty") && (f.Kind() == reflect.Slice || f.Kind() == reflect.Map) && f.Len() == 0) {
+			continue
+		}
+		fields = append(fields, field{name, f})
+	}
+	if len(fields) == 0 {
+		s.write("{}")
+		return
+	}
+	s.write("{\n")
+	for i, f := range fields {
+		key, _ := json.Marshal(f.name)
+		s.write(prefix + jsonIndent + string(key) + ": ")
+		s.value(f.v, prefix+jsonIndent)
+		if i < len(fields)-1 {
+			s.write(",")
+		}
+		s.write("\n")
+	}
+	s.write(prefix + "}")
+}
+
+// leaf encodes a value with no rows in it as writeJSON would, at prefix.
+func (s *jsonStream) leaf(v any, prefix string) {
+	var raw bytes.Buffer
+	enc := json.NewEncoder(&raw)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		s.err = err
+		return
+	}
+	s.buf.Reset()
+	if err := json.Indent(&s.buf, bytes.TrimSuffix(raw.Bytes(), []byte("\n")), prefix, jsonIndent); err != nil {
+		s.err = err
+		return
+	}
+	s.write(s.buf.String())
+}

@@ -24,6 +24,7 @@ func runDiffFiles(cmd *cobra.Command, dockerCli command.Cli, oldRef, newRef stri
 		return err
 	}
 	defer stop()
+	limitMemory()
 	var fss [2]*analyze.Filesystem
 	for k, ref := range []string{oldRef, newRef} {
 		if fss[k], err = finalFilesystem(ctx, ref, srcOpts); err != nil {

@@ -27,6 +27,8 @@ func writeJSONStream(w io.Writer, v any) error {
 
 type jsonStream struct {
 	w   *bufio.Writer
+	raw bytes.Buffer
+	enc *json.Encoder // on raw, reused: a million rows make a million leaves
 	buf bytes.Buffer
 	err error
 }
@@ -36,6 +38,12 @@ const jsonIndent = "    "
 func (s *jsonStream) write(str string) {
 	if s.err == nil {
 		_, s.err = s.w.WriteString(str)
+	}
+}
+
+func (s *jsonStream) writeBytes(b []byte) {
+	if s.err == nil {
+		_, s.err = s.w.Write(b)
 	}
 }
 
@@ -107,17 +115,26 @@ func (s *jsonStream) object(v reflect.Value, prefix string) {
 
 // leaf encodes a value with no rows in it as writeJSON would, at prefix.
 func (s *jsonStream) leaf(v any, prefix string) {
-	var raw bytes.Buffer
-	enc := json.NewEncoder(&raw)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
+	if s.enc == nil {
+		s.enc = json.NewEncoder(&s.raw)
+		s.enc.SetEscapeHTML(false)
+	}
+	s.raw.Reset()
+	if err := s.enc.Encode(v); err != nil {
 		s.err = err
+		return
+	}
+	raw := bytes.TrimSuffix(s.raw.Bytes(), []byte("\n"))
+	if len(raw) > 0 && raw[0] != '[' && raw[0] != '{' {
+		s.writeBytes(raw)
 		return
 	}
 	s.buf.Reset()
-	if err := json.Indent(&s.buf, bytes.TrimSuffix(raw.Bytes(), []byte("\n")), prefix, jsonIndent); err != nil {
+	if err := json.Indent(&s.buf, raw, prefix, jsonIndent); err != nil {
 		s.err = err
 		return
 	}
-	s.write(s.buf.String())
+	if s.err == nil {
+		_, s.err = s.w.Write(s.buf.Bytes())
+	}
 }

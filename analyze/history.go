@@ -40,7 +40,7 @@ func Steps(cfg *v1.ConfigFile, layers int) (steps []Step, ok bool, reason string
 	}
 	ok = nonEmpty == layers
 	if !ok {
-		reason = fmt.Sprintf("the history records %d layer-making steps but the image has %d layers: it was squashed or built by hand, so layers are shown without instructions", nonEmpty, layers)
+		reason = fmt.Sprintf("the history records %s but the image has %s: it was squashed or built by hand, so layers are shown without instructions", count(nonEmpty, "layer-making step"), count(layers, "layer"))
 	}
 	next := 0
 	for _, h := range cfg.History {
@@ -61,4 +61,12 @@ func Steps(cfg *v1.ConfigFile, layers int) (steps []Step, ok bool, reason string
 		steps = append(steps, s)
 	}
 	return steps, ok, reason
+}
+
+// count says "1 layer", "2 layers".
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

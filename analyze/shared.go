@@ -81,6 +81,19 @@ type SharedLayer struct {
 	Comment     string
 	// Images are the references that have the layer, in the order given.
 	Images []string
+	// Unlisted is how many unlisted images also have the layer.
+	Unlisted int
+}
+
+// countFrom counts the owners at or above first (the unlisted images).
+func countFrom(owners []int, first int) int {
+	n := 0
+	for _, u := range owners {
+		if u >= first {
+			n++
+		}
+	}
+	return n
 }
 
 // SameContent is one layer content (diffID) that the listed images hold on two or more
@@ -115,7 +128,10 @@ type layerEntry struct {
 
 // Share works out which layers images share. The images may come from any sources;
 // sizes are the layers' own (Unknown sizes make the sums that need them Unknown).
-func Share(images []Image) Sharing {
+// unlisted are other images of the same store that are not reported on (an engine's
+// untagged images): they still hold layers, so a layer one of them has is not unique
+// to a listed image, as `docker system df -v` counts it.
+func Share(images []Image, unlisted ...Image) Sharing {
 	// One entry per distinct image ID; an image without an ID is its own.
 	var uniq []int                    // index in images of each distinct image's first reference
 	imgOf := make([]int, len(images)) // index in uniq of each reference
@@ -137,15 +153,24 @@ func Share(images []Image) Sharing {
 		}
 	}
 
+	listed := len(uniq)
+	all := append(append([]Image{}, images...), unlisted...)
+	for i := range unlisted {
+		uniq = append(uniq, len(images)+i)
+	}
 	chains := make([][]v1.Hash, len(uniq))
 	entries := map[v1.Hash]*layerEntry{}
 	var order []*layerEntry // first appearance, for stable output
 	for u, i := range uniq {
-		img := images[i]
+		img := all[i]
 		chains[u] = ChainIDs(img.DiffIDs())
 		instr := layerInstructions(img)
 		for k, c := range chains[u] {
 			e := entries[c]
+			if e == nil && u >= listed {
+				// A layer no listed image has is not reported on.
+				continue
+			}
 			if e == nil {
 				l := img.Layers[k]
 				e = &layerEntry{chainID: c, diffID: l.DiffID, index: k, size: l.Size, csize: l.CompressedSize}
@@ -175,8 +200,8 @@ func Share(images []Image) Sharing {
 
 	s := Sharing{}
 	// Per distinct image, then copied to each of its references.
-	per := make([]ImageShare, len(uniq))
-	for u, i := range uniq {
+	per := make([]ImageShare, listed)
+	for u, i := range uniq[:listed] {
 		img := images[i]
 		p := ImageShare{Size: img.Size(), CompressedSize: Unknown, CompressedSharedSize: Unknown, CompressedUniqueSize: Unknown}
 		var shared, unique, cshared, cunique int64
@@ -214,7 +239,7 @@ func Share(images []Image) Sharing {
 				ChainID: e.chainID, DiffID: e.diffID, Index: e.index,
 				Size: e.size, CompressedSize: e.csize,
 				Instruction: e.step.Instruction, CreatedBy: e.step.CreatedBy, Comment: e.step.Comment,
-				Images: refsOf(e.owners),
+				Images: refsOf(e.owners), Unlisted: countFrom(e.owners, listed),
 			})
 		}
 		if _, ok := byDiff[e.diffID]; !ok {

@@ -63,6 +63,6 @@ func advise(c Comparison, changed []FileChange, newFiles []File) *Advice {
 			sizes = append(sizes, c.Layers[r.Layer].New.Size)
 		}
 	}
-	a.SavedSize = diffSum(sizes)
+	a.SavedSize = addSizes(sizes...)
 	return a
 }

@@ -1,10 +1,6 @@
 package analyze
 
 import (
-	"sort"
-	"strings"
-	"time"
-
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
@@ -338,8 +334,9 @@ func Compare(oldImg, newImg Image) Comparison {
 		Old: ImageRef{Ref: oldImg.Ref, ID: oldImg.ID},
 		New: ImageRef{Ref: newImg.Ref, ID: newImg.ID},
 	}
-	oldSteps, oldOK, oldProblem := Steps(oldImg.Config, len(oldImg.Layers))
-	newSteps, newOK, newProblem := Steps(newImg.Config, len(newImg.Layers))
+	oldHist, newHist := oldImg.History(), newImg.History()
+	oldSteps, oldOK, oldProblem := oldHist.Steps, oldHist.Matched, oldHist.Problem
+	newSteps, newOK, newProblem := newHist.Steps, newHist.Matched, newHist.Problem
 	c.HistoryMatched = oldOK && newOK
 	switch {
 	case !oldOK:
@@ -354,7 +351,7 @@ func Compare(oldImg, newImg Image) Comparison {
 		sameChain[i] = oldChains[i] == newChains[i]
 	}
 
-	c.Layers = pairLayers(oldImg, newImg, oldSteps, newSteps, c.HistoryMatched)
+	c.Layers = pairLayers(oldImg, newImg, oldHist, newHist, c.HistoryMatched)
 	if c.HistoryMatched {
 		c.Steps = alignSteps(oldSteps, newSteps)
 		c.FirstBreak = firstStepBreak(c.Steps, oldSteps, newSteps, sameChain)
@@ -366,294 +363,24 @@ func Compare(oldImg, newImg Image) Comparison {
 	return c
 }
 
-func pairLayers(oldImg, newImg Image, oldSteps, newSteps []Step, matched bool) []LayerDiff {
-	instructions := func(steps []Step, layers int) []string {
-		out := make([]string, layers)
-		for _, s := range steps {
-			if matched && s.Layer >= 0 {
-				out[s.Layer] = s.Instruction
-			}
+func pairLayers(oldImg, newImg Image, oldHist, newHist History, matched bool) []LayerDiff {
+	instruction := func(h History, i int) string {
+		if !matched {
+			return ""
 		}
-		return out
+		return h.LayerStep(i).Instruction
 	}
-	oldInstr, newInstr := instructions(oldSteps, len(oldImg.Layers)), instructions(newSteps, len(newImg.Layers))
 	out := make([]LayerDiff, max(len(oldImg.Layers), len(newImg.Layers)))
 	for i := range out {
 		out[i].Index = i
 		if i < len(oldImg.Layers) {
-			out[i].Old = &LayerSide{Layer: oldImg.Layers[i], Instruction: oldInstr[i]}
+			out[i].Old = &LayerSide{Layer: oldImg.Layers[i], Instruction: instruction(oldHist, i)}
 		}
 		if i < len(newImg.Layers) {
-			out[i].New = &LayerSide{Layer: newImg.Layers[i], Instruction: newInstr[i]}
+			out[i].New = &LayerSide{Layer: newImg.Layers[i], Instruction: instruction(newHist, i)}
 		}
 	}
 	return out
-}
-
-// diffSegment is the metadata-only steps before a layer, and that layer's step (nil
-// for the steps above the top layer).
-type diffSegment struct {
-	meta  []int
-	layer int // index into the steps, -1 for none
-}
-
-func diffSegments(steps []Step) []diffSegment {
-	var segs []diffSegment
-	cur := diffSegment{layer: -1}
-	for i, s := range steps {
-		if s.EmptyLayer {
-			cur.meta = append(cur.meta, i)
-			continue
-		}
-		cur.layer = i
-		segs = append(segs, cur)
-		cur = diffSegment{layer: -1}
-	}
-	return append(segs, cur)
-}
-
-func alignSteps(oldSteps, newSteps []Step) []StepDiff {
-	oldSegs, newSegs := diffSegments(oldSteps), diffSegments(newSteps)
-	// Segment j holds layer j's step and the metadata-only steps before it; the last
-	// segment of each list holds the steps above its top layer.
-	matches := func(o, n []int) int {
-		k := 0
-		for i := range min(len(o), len(n)) {
-			if oldSteps[o[i]].Instruction == newSteps[n[i]].Instruction {
-				k++
-			}
-		}
-		return k
-	}
-	switch {
-	case len(oldSegs) < len(newSegs):
-		oldSegs = stretchSegments(oldSegs, newSegs, func(top, other []int) int { return matches(top, other) })
-	case len(newSegs) < len(oldSegs):
-		newSegs = stretchSegments(newSegs, oldSegs, func(top, other []int) int { return matches(other, top) })
-	}
-
-	var rows []StepDiff
-	row := func(oi, ni int) {
-		r := StepDiff{Layer: -1, oldIdx: oi, newIdx: ni}
-		if oi >= 0 {
-			s := oldSteps[oi]
-			r.Old = &s
-			r.Layer = s.Layer
-		}
-		if ni >= 0 {
-			s := newSteps[ni]
-			r.New = &s
-			r.Layer = s.Layer
-		}
-		r.TextChanged = r.Old != nil && r.New != nil && diffText(r.Old.CreatedBy) != diffText(r.New.CreatedBy)
-		r.InstructionChanged = r.Old != nil && r.New != nil && r.Old.Instruction != r.New.Instruction
-		rows = append(rows, r)
-	}
-	for j := range oldSegs {
-		o, n := oldSegs[j], newSegs[j]
-		for k := range max(len(o.meta), len(n.meta)) {
-			oi, ni := -1, -1
-			if k < len(o.meta) {
-				oi = o.meta[k]
-			}
-			if k < len(n.meta) {
-				ni = n.meta[k]
-			}
-			row(oi, ni)
-		}
-		if o.layer >= 0 || n.layer >= 0 {
-			row(o.layer, n.layer)
-		}
-	}
-	return rows
-}
-
-// stretchSegments pads segs with empty segments to the length of longer, its last
-// segment (the steps above its top layer) moved to the place among the rest whose
-// metadata-only steps score best against its own, the lowest on a tie.
-func stretchSegments(segs, longer []diffSegment, score func(top, other []int) int) []diffSegment {
-	out := make([]diffSegment, len(longer))
-	for i := range out {
-		out[i].layer = -1
-	}
-	last := len(segs) - 1
-	copy(out, segs[:last])
-	best, bestScore := last, -1
-	for j := last; j < len(longer); j++ {
-		if sc := score(segs[last].meta, longer[j].meta); sc > bestScore {
-			best, bestScore = j, sc
-		}
-	}
-	out[best] = segs[last]
-	return out
-}
-
-// diffText is a history text with its whitespace normalised.
-func diffText(createdBy string) string {
-	return strings.Join(strings.Fields(createdBy), " ")
-}
-
-// maskedInstruction is the normalised instruction with the legacy builder's content
-// hashes masked, so a new hash reads as new inputs, not a new instruction.
-func maskedInstruction(createdBy string) string {
-	return Instruction(contentHash.ReplaceAllString(createdBy, "$1:<content>"))
-}
-
-// buildGap is the longest pause between two steps of one build (see Compare).
-const buildGap = 3 * time.Hour
-
-// buildStart returns the index of the first step of the image's own, topmost build.
-func buildStart(steps []Step) int {
-	start := len(steps)
-	var above time.Time
-	for i := len(steps) - 1; i >= 0; i-- {
-		t := steps[i].Created
-		if !t.IsZero() && !above.IsZero() && above.Sub(t) > buildGap {
-			break
-		}
-		start = i
-		if !t.IsZero() {
-			above = t
-		}
-	}
-	return start
-}
-
-// metaScope is the scope of a differing metadata-only row: the widest of its steps'.
-func metaScope(r StepDiff) keyScope {
-	scope := keysNothing
-	for _, s := range []*Step{r.Old, r.New} {
-		if s == nil {
-			continue
-		}
-		kw := Keyword(s.Instruction)
-		switch {
-		case s.Comment != BuildKitComment:
-			return keysAll
-		case bkRunOnly[kw]:
-			scope = keysRuns
-		case !bkConfigOnly[kw]:
-			return keysAll
-		}
-	}
-	return scope
-}
-
-func firstStepBreak(rows []StepDiff, oldSteps, newSteps []Step, sameChain []bool) *Break {
-	oldBase, newBase := buildStart(oldSteps), buildStart(newSteps)
-	var unkeyed, runKeyed []int // differing rows passed over (see Break.Unkeyed)
-	for i, r := range rows {
-		differs := r.Old == nil || r.New == nil || r.TextChanged
-		if !differs && r.Layer >= 0 {
-			// Steps pair by layer index, so both made layer r.Layer.
-			differs = !sameChain[r.Layer]
-		}
-		at := i // the breaking row
-		switch {
-		case r.Layer < 0 && differs && metaScope(r) == keysNothing:
-			unkeyed = append(unkeyed, i)
-			continue
-		case r.Layer < 0 && differs && metaScope(r) == keysRuns:
-			runKeyed = append(runKeyed, i)
-			continue
-		case r.Layer >= 0 && len(runKeyed) > 0 && r.New != nil && Keyword(r.New.Instruction) == "RUN":
-			// The lowest ENV, ARG, USER or SHELL that differs broke this RUN.
-			at = runKeyed[0]
-		case !differs:
-			continue
-		}
-		b := &Break{Step: at, Layer: -1}
-		for _, above := range rows[i:] {
-			if above.Layer >= 0 {
-				b.Layer = above.Layer
-				break
-			}
-		}
-		for _, u := range append(unkeyed, runKeyed...) {
-			if u < at {
-				b.Unkeyed = append(b.Unkeyed, u)
-			}
-		}
-		sort.Ints(b.Unkeyed)
-		r = rows[at]
-		if r.Old != nil {
-			b.OldInstruction = r.Old.Instruction
-		}
-		if r.New != nil {
-			b.NewInstruction = r.New.Instruction
-		}
-		switch {
-		case r.New != nil && r.newIdx < newBase && (r.Old == nil || r.oldIdx < oldBase):
-			b.Reason = ReasonBaseChanged
-		case r.Old == nil && r.Layer >= 0:
-			b.Reason = ReasonLayerAdded
-		case r.New == nil && r.Layer >= 0:
-			b.Reason = ReasonLayerRemoved
-		case r.Old == nil || r.New == nil:
-			b.Reason = ReasonInstructionChanged
-		case maskedInstruction(r.Old.CreatedBy) != maskedInstruction(r.New.CreatedBy):
-			b.Reason = ReasonInstructionChanged
-		default:
-			b.Reason = ReasonInputsChanged
-		}
-		b.Detail = breakDetail(b, r, at != i)
-		return b
-	}
-	return nil
-}
-
-// breakDetail tells what within the reason broke the cache at row r; runKeyed is set
-// when a differing ENV, ARG, USER or SHELL below broke the RUN above it.
-func breakDetail(b *Break, r StepDiff, runKeyed bool) BreakDetail {
-	switch b.Reason {
-	case ReasonBaseChanged:
-		return DetailBaseChanged
-	case ReasonLayerAdded:
-		return DetailLayerAdded
-	case ReasonLayerRemoved:
-		return DetailLayerRemoved
-	}
-	switch {
-	case r.Old == nil:
-		return DetailStepAdded
-	case r.New == nil:
-		return DetailStepRemoved
-	case builtByBuildKit(r.Old) != builtByBuildKit(r.New):
-		return DetailBuilderChanged
-	case runKeyed:
-		return DetailRunKeyed
-	case b.Reason == ReasonInstructionChanged:
-		return DetailInstructionChanged
-	}
-	switch kw := Keyword(r.New.Instruction); {
-	case (kw == "COPY" || kw == "ADD") && (r.TextChanged || builtByBuildKit(r.New)):
-		return DetailContextChanged
-	case r.TextChanged:
-		return DetailBuildArgsChanged
-	}
-	return DetailNotFromCache
-}
-
-// builtByBuildKit reports whether BuildKit ran a step (its history comment says so).
-func builtByBuildKit(s *Step) bool { return s.Comment == BuildKitComment }
-
-// firstLayerBreak is the first break when a history cannot be trusted: layers only.
-func firstLayerBreak(sameChain []bool, oldLayers, newLayers int) *Break {
-	for i, same := range sameChain {
-		b := &Break{Step: -1, Layer: i}
-		switch {
-		case i >= oldLayers:
-			b.Reason, b.Detail = ReasonLayerAdded, DetailLayerAdded
-		case i >= newLayers:
-			b.Reason, b.Detail = ReasonLayerRemoved, DetailLayerRemoved
-		case !same:
-			b.Reason, b.Detail = ReasonUnknown, DetailUnknown
-		default:
-			continue
-		}
-		return b
-	}
-	return nil
 }
 
 // markStatuses gives every layer and row its status and counts the layers.
@@ -713,7 +440,7 @@ func (c *Comparison) figures(oldChains, newChains []v1.Hash, newImg Image) {
 			rebuilt = append(rebuilt, l.New.Size)
 		}
 	}
-	c.ReusedSize, c.RebuiltSize = diffSum(reused), diffSum(rebuilt)
+	c.ReusedSize, c.RebuiltSize = addSizes(reused...), addSizes(rebuilt...)
 
 	inOld := map[v1.Hash]bool{}
 	for _, h := range oldChains {
@@ -728,20 +455,8 @@ func (c *Comparison) figures(oldChains, newChains []v1.Hash, newImg Image) {
 	}
 	// Nothing to move is 0 bytes either way; it is "compressed" only where the image's
 	// compressed sizes are known at all.
-	c.TransferSize, c.TransferCompressed = diffSum(compressed), len(compressed) > 0 || newImg.CompressedSize() != Unknown
+	c.TransferSize, c.TransferCompressed = addSizes(compressed...), len(compressed) > 0 || newImg.CompressedSize() != Unknown
 	if c.TransferSize == Unknown {
-		c.TransferSize, c.TransferCompressed = diffSum(uncompressed), false
+		c.TransferSize, c.TransferCompressed = addSizes(uncompressed...), false
 	}
-}
-
-// diffSum adds sizes; Unknown if any is.
-func diffSum(sizes []int64) int64 {
-	var total int64
-	for _, s := range sizes {
-		if s < 0 {
-			return Unknown
-		}
-		total += s
-	}
-	return total
 }

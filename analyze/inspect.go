@@ -58,7 +58,8 @@ func Inspect(img Image) Inspection {
 	if cfg == nil {
 		cfg = &v1.ConfigFile{}
 	}
-	steps, ok, problem := Steps(cfg, len(img.Layers))
+	h := img.History()
+	steps := h.Steps
 	in := Inspection{
 		Image:          img.Ref,
 		ID:             img.ID,
@@ -68,8 +69,8 @@ func Inspect(img Image) Inspection {
 		Size:           img.Size(),
 		CompressedSize: img.CompressedSize(),
 		Steps:          steps,
-		HistoryMatched: ok,
-		HistoryProblem: problem,
+		HistoryMatched: h.Matched,
+		HistoryProblem: h.Problem,
 		Config:         runtimeConfig(cfg.Config),
 	}
 	in.Layers = make([]LayerInfo, len(img.Layers))

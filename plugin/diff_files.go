@@ -1,16 +1,13 @@
 package plugin
 
 import (
-	"context"
 	"fmt"
 	"io"
 
 	"github.com/docker/cli/cli"
-	"github.com/docker/cli/cli/command"
 	"github.com/spf13/cobra"
 
 	"github.com/docker-layers/docker-layers/analyze"
-	"github.com/docker-layers/docker-layers/analyze/source"
 )
 
 // diffFilesTop is how many changed paths the `diff --files` table shows unless --no-trunc.
@@ -18,32 +15,33 @@ const diffFilesTop = 50
 
 // runDiffFiles is `diff --files`: every path whose final content, type or permissions
 // differ between the two images' final filesystems, compared by content digest.
-func runDiffFiles(cmd *cobra.Command, dockerCli command.Cli, oldRef, newRef string, opts diffOptions) error {
-	format, srcOpts, ctx, stop, err := prepareRun(cmd, dockerCli, opts.format, opts.platform)
+func runDiffFiles(cmd *cobra.Command, e *env, oldRef, newRef string, opts diffOptions) error {
+	r, err := prepareRun(cmd, e, opts.commonOptions, PathDiffRow{})
 	if err != nil {
 		return err
 	}
-	defer stop()
+	defer r.stop()
 	limitMemory()
-	var fss [2]*analyze.Filesystem
-	for k, ref := range []string{oldRef, newRef} {
-		if fss[k], err = finalFilesystem(ctx, ref, srcOpts); err != nil {
-			return imageError(cmd, err)
-		}
+	replays, err := replayImages(r, e, []string{oldRef, newRef}, analyze.FilesOptions{}, true, nil)
+	if err != nil {
+		return replayError(cmd, err)
 	}
-	v := newDiffFilesView(oldRef, newRef, analyze.DiffFilesystems(fss[0], fss[1]))
-	out := dockerCli.Out()
-	switch {
-	case format.json:
+	v := newDiffFilesView(oldRef, newRef, analyze.DiffFilesystems(replays[0].fs, replays[1].fs))
+	out := e.dockerCli.Out()
+	if r.format.json {
 		err = writeJSONStream(out, v)
-	case format.tmpl != nil:
-		rows := make([]any, len(v.Changes))
-		for i, c := range v.Changes {
-			rows[i] = c
-		}
-		err = format.writeTemplate(out, rows)
-	default:
-		err = writeDiffFilesTable(out, v, opts)
+	} else {
+		err = render(out, r.format, v, renderers[diffFilesJSON]{
+			table: writeDiffFilesTable,
+			rows:  diffFilesRows,
+			ids: func(v diffFilesJSON, _ renderOpts) []string {
+				ids := make([]string, len(v.Changes))
+				for i, c := range v.Changes {
+					ids[i] = termSafe(c.Path)
+				}
+				return ids
+			},
+		}, r.render)
 	}
 	if err != nil {
 		return err
@@ -54,24 +52,6 @@ func runDiffFiles(cmd *cobra.Command, dockerCli command.Cli, oldRef, newRef stri
 	return nil
 }
 
-// finalFilesystem replays every layer of ref, with content digests.
-func finalFilesystem(ctx context.Context, ref string, opts source.Options) (*analyze.Filesystem, error) {
-	img, err := source.Open(ctx, ref, opts)
-	if err != nil {
-		return nil, err
-	}
-	defer img.Close()
-	fs := analyze.NewFilesystem(len(img.Layers), analyze.FilesOptions{})
-	all := make([]int, len(img.Layers))
-	for i := range all {
-		all[i] = i
-	}
-	if err := img.StreamEntries(ctx, all, source.EntryOptions{Digests: true}, fs.Apply); err != nil {
-		return nil, err
-	}
-	return fs, nil
-}
-
 // diffFilesJSON is the view of `diff --files`.
 type diffFilesJSON struct {
 	Old     string         `json:"old"`
@@ -79,7 +59,7 @@ type diffFilesJSON struct {
 	Changes []pathDiffJSON `json:"changes"`
 }
 
-// pathDiffJSON is one changed path; it is also the --format template row.
+// pathDiffJSON is one changed path.
 type pathDiffJSON struct {
 	Path    string `json:"path"`
 	Change  string `json:"change"`
@@ -97,8 +77,27 @@ func newDiffFilesView(oldRef, newRef string, diffs []analyze.PathDiff) diffFiles
 	return v
 }
 
-func writeDiffFilesTable(w io.Writer, v diffFilesJSON, opts diffOptions) error {
-	fmt.Fprintf(w, "Old: %s\nNew: %s\n", printable(v.Old), printable(v.New))
+// PathDiffRow is a --format template row of `diff --files`: one per changed path.
+type PathDiffRow struct {
+	Path             string
+	Change           string
+	OldKind, NewKind string
+	OldSize, NewSize string
+	OldBytes         int64
+	NewBytes         int64
+}
+
+func diffFilesRows(v diffFilesJSON, _ renderOpts) []any {
+	rows := make([]any, len(v.Changes))
+	for i, c := range v.Changes {
+		rows[i] = PathDiffRow{Path: c.Path, Change: c.Change, OldKind: c.OldKind, NewKind: c.NewKind,
+			OldSize: sizeIf(c.OldKind, c.OldSize), NewSize: sizeIf(c.NewKind, c.NewSize), OldBytes: c.OldSize, NewBytes: c.NewSize}
+	}
+	return rows
+}
+
+func writeDiffFilesTable(w io.Writer, v diffFilesJSON, opts renderOpts) error {
+	fmt.Fprintf(w, "Old: %s\nNew: %s\n", termSafe(v.Old), termSafe(v.New))
 	if len(v.Changes) == 0 {
 		fmt.Fprintln(w, "\nThe final filesystems are the same: every path has the same type, permissions and content.")
 		return nil
@@ -110,13 +109,13 @@ func writeDiffFilesTable(w io.Writer, v diffFilesJSON, opts diffOptions) error {
 	fmt.Fprintf(w, "\n%s: %d added, %d modified, %d deleted, %d type changed, %d permissions changed\n",
 		plural(len(v.Changes), "path"), counts[string(analyze.FileAdded)], counts[string(analyze.FileModified)],
 		counts[string(analyze.FileDeleted)], counts[string(analyze.FileTypeChanged)], counts[string(analyze.FileModeChanged)])
-	t := table{header: []string{"CHANGE", "OLD SIZE", "NEW SIZE", "PATH"}}
+	t := table{header: []string{"CHANGE", "OLD SIZE", "NEW SIZE", "PATH"}, flex: -1}
 	shown := v.Changes
 	if !opts.noTrunc && len(shown) > diffFilesTop {
 		shown = shown[:diffFilesTop]
 	}
 	for _, c := range shown {
-		t.append(c.Change, sizeIf(c.OldKind, c.OldSize), sizeIf(c.NewKind, c.NewSize), printable(c.Path))
+		t.append(c.Change, sizeIf(c.OldKind, c.OldSize), sizeIf(c.NewKind, c.NewSize), termSafe(c.Path))
 	}
 	if err := t.render(w); err != nil {
 		return err

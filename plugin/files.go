@@ -1,7 +1,7 @@
 package plugin
 
 import (
-	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -10,9 +10,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"unicode"
 
-	"github.com/docker/cli/cli/command"
+	"github.com/docker/cli/cli"
 	"github.com/moby/patternmatcher"
 	"github.com/spf13/cobra"
 
@@ -21,20 +20,18 @@ import (
 )
 
 type filesOptions struct {
-	format   string
-	noTrunc  bool
-	platform string
-	layer    int
-	path     string
-	sort     string
-	wasted   bool
-	ignore   []string
+	commonOptions
+	layer  int
+	path   string
+	sort   string
+	wasted bool
+	ignore []string
 }
 
 // filesTop is how many rows a table shows per list unless --no-trunc.
 const filesTop = 10
 
-func newFilesCommand(dockerCli command.Cli) *cobra.Command {
+func newFilesCommand(e *env) *cobra.Command {
 	opts := filesOptions{layer: -1}
 	cmd := &cobra.Command{
 		Use:   "files [OPTIONS] IMAGE",
@@ -48,29 +45,26 @@ whiteout of a parent directory, an opaque directory): each hidden version counts
 visible version never, a hardlinked file once, and a copy at another path is not waste.
 Efficiency is 1 − wasted ÷ the total uncompressed size of all layers.
 
-IMAGE is one of:
-  NAME[:TAG|@DIGEST], IMAGE-ID     an image in the Docker engine (also docker-daemon:REF)
-  docker://NAME[:TAG|@DIGEST]      an image in a registry (downloads every layer blob)
-  docker-archive:PATH[:NAME:TAG]   a docker save tar
-  oci:DIR[:TAG]                    an OCI image layout`,
-		Args: exactArgs(1),
+Every layer is read (from a registry: downloaded). ` + imageRefHelp,
+		Args:              exactArgs(1),
+		ValidArgsFunction: completeImages(e),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runFiles(cmd, dockerCli, args[0], opts)
+			return runFiles(cmd, e, args[0], opts)
 		},
 	}
 	flags := cmd.Flags()
-	flags.StringVar(&opts.format, "format", "table", formatHelp)
-	flags.BoolVar(&opts.noTrunc, "no-trunc", false, fmt.Sprintf("Show every row, not the top %d of each list", filesTop))
+	addCommonFlags(flags, &opts.commonOptions, "FilesRow (one row per change) or, with --wasted, WastedRow (one per wasted path)",
+		fmt.Sprintf("every row, not the top %d of each list", filesTop), "the paths")
 	flags.IntVar(&opts.layer, "layer", -1, "Show the changes of layer N only (0 is the bottom layer)")
 	flags.StringVar(&opts.path, "path", "", "Show only paths under PREFIX")
 	flags.StringVar(&opts.sort, "sort", "size", "Order rows by size or path")
 	flags.BoolVar(&opts.wasted, "wasted", false, "List the wasted paths instead of each layer's changes (reads tar headers only where it can)")
 	flags.StringArrayVar(&opts.ignore, "ignore", nil, "Leave paths matching PATTERN (a .dockerignore-style glob) out of the wasted figure (repeatable)")
-	addPlatformFlag(flags, &opts.platform)
+	completeFlags(cmd)
 	return cmd
 }
 
-func runFiles(cmd *cobra.Command, dockerCli command.Cli, ref string, opts filesOptions) error {
+func runFiles(cmd *cobra.Command, e *env, ref string, opts filesOptions) error {
 	if opts.sort != "size" && opts.sort != "path" {
 		return usageError(cmd, fmt.Sprintf("invalid --sort %q: want size or path", opts.sort))
 	}
@@ -78,54 +72,105 @@ func runFiles(cmd *cobra.Command, dockerCli command.Cli, ref string, opts filesO
 	if err != nil {
 		return usageError(cmd, fmt.Sprintf("invalid --ignore pattern: %v", err))
 	}
-	format, srcOpts, ctx, stop, err := prepareRun(cmd, dockerCli, opts.format, opts.platform)
+	var row any = FilesRow{}
+	if opts.wasted {
+		row = WastedRow{}
+	}
+	r, err := prepareRun(cmd, e, opts.commonOptions, row)
 	if err != nil {
 		return err
 	}
-	defer stop()
+	defer r.stop()
 	limitMemory()
-	img, err := source.Open(ctx, ref, srcOpts)
-	if err != nil {
-		return imageError(cmd, err)
-	}
-	defer img.Close()
-	if opts.layer >= len(img.Layers) {
-		return usageError(cmd, fmt.Sprintf("--layer %d: %s has %s (0 to %d)", opts.layer, ref, plural(len(img.Layers), "layer"), len(img.Layers)-1))
-	}
 	fopts := analyze.FilesOptions{Ignore: ignore}
 	if !opts.wasted {
 		fopts.Changes = func(layer int, p string) bool {
 			return (opts.layer < 0 || layer == opts.layer) && underPrefix(p, opts.path)
 		}
 	}
-	// Duplicate-content hints need digests, so contents; the waste list needs headers.
-	report, err := replayImage(ctx, img, fopts, !opts.wasted)
+	report, err := replayImages(r, e, []string{ref}, fopts, !opts.wasted, func(img *source.Image) error {
+		if opts.layer >= len(img.Layers) {
+			return usageError(cmd, fmt.Sprintf("--layer %d: %s has %s (0 to %d)", opts.layer, ref, plural(len(img.Layers), "layer"), len(img.Layers)-1))
+		}
+		return nil
+	})
 	if err != nil {
-		return imageError(cmd, err)
+		return replayError(cmd, err)
 	}
-	v := newFilesView(ref, report, opts)
-	out := dockerCli.Out()
-	switch {
-	case format.json:
-		return writeJSONStream(out, v)
-	case format.tmpl != nil:
-		return format.writeTemplate(out, filesRows(v, opts))
+	v := newFilesView(ref, report[0].fs.Report(report[0].steps), opts)
+	if r.format.json {
+		return writeJSONStream(e.dockerCli.Out(), v)
 	}
-	return writeFilesTable(out, v, opts)
+	o := filesRender{renderOpts: r.render, filesOptions: opts}
+	return render(e.dockerCli.Out(), r.format, v, renderers[filesJSON]{
+		table: func(w io.Writer, v filesJSON, _ renderOpts) error { return writeFilesTable(w, v, o) },
+		rows:  func(v filesJSON, _ renderOpts) []any { return filesRows(v, o) },
+		ids:   func(v filesJSON, _ renderOpts) []string { return filesIDs(v, o) },
+	}, r.render)
 }
 
-// replayImage streams every layer of img, bottom first, into a filesystem replay.
-func replayImage(ctx context.Context, img *source.Image, opts analyze.FilesOptions, digests bool) (analyze.Files, error) {
-	fs := analyze.NewFilesystem(len(img.Layers), opts)
-	all := make([]int, len(img.Layers))
-	for i := range all {
-		all[i] = i
+// filesRender is how the files view is rendered.
+type filesRender struct {
+	renderOpts
+	filesOptions
+}
+
+// replayed is one image replayed as a filesystem.
+type replayed struct {
+	fs    *analyze.Filesystem
+	steps []analyze.Step
+}
+
+// replayImages reads every layer of each image once, bottom first, into a filesystem
+// replay; check, if set, vets each image once it is open (before any layer is read).
+func replayImages(r *run, e *env, refs []string, opts analyze.FilesOptions, digests bool, check func(*source.Image) error) ([]replayed, error) {
+	out := make([]replayed, len(refs))
+	var checkErr error
+	need := source.Need{
+		Files: func(images []*source.Image) [][]int {
+			all := make([][]int, len(images))
+			for k, img := range images {
+				if check != nil && checkErr == nil {
+					checkErr = check(img)
+				}
+				out[k].fs = analyze.NewFilesystem(len(img.Layers), opts)
+				out[k].steps = img.Image.History().Steps
+				for i := range img.Layers {
+					all[k] = append(all[k], i)
+				}
+			}
+			if checkErr != nil {
+				return nil
+			}
+			return all
+		},
+		Replay: func(k, layer int, f analyze.File) error {
+			return out[k].fs.Apply(layer, f)
+		},
+		ReplayDigests: digests,
 	}
-	if err := img.StreamEntries(ctx, all, source.EntryOptions{Digests: digests}, fs.Apply); err != nil {
-		return analyze.Files{}, err
+	loaded, err := e.load(r.ctx, refs, r.srcOpts, need)
+	if checkErr != nil {
+		if loaded != nil {
+			loaded.Close()
+		}
+		return nil, checkErr
 	}
-	steps, _, _ := analyze.Steps(img.Config, len(img.Layers))
-	return fs.Report(steps), nil
+	if err != nil {
+		return nil, err
+	}
+	loaded.Close()
+	return out, nil
+}
+
+// replayError gives a replay's error its exit code; a usage error found once the image
+// was open (--layer out of range) already has one.
+func replayError(cmd *cobra.Command, err error) error {
+	var status cli.StatusError
+	if errors.As(err, &status) {
+		return err
+	}
+	return imageError(cmd, err)
 }
 
 // filesMemoryLimit is the soft heap limit of the commands that replay every layer. Their
@@ -259,8 +304,8 @@ func containsLayer(layers []int, n int) bool {
 	return false
 }
 
-// fileChangeRow is a --format template row of `files`: one per change.
-type fileChangeRow struct {
+// FilesRow is a --format template row of `files`: one per change.
+type FilesRow struct {
 	Layer       int
 	Instruction string
 	Path        string
@@ -269,8 +314,8 @@ type fileChangeRow struct {
 	Bytes       int64
 }
 
-// wastedRow is a --format template row of `files --wasted`: one per wasted path.
-type wastedRow struct {
+// WastedRow is a --format template row of `files --wasted`: one per wasted path.
+type WastedRow struct {
 	Path                string
 	Size                string
 	Bytes               int64
@@ -279,18 +324,18 @@ type wastedRow struct {
 	HiddenByInstruction string
 }
 
-func filesRows(v filesJSON, opts filesOptions) []any {
+func filesRows(v filesJSON, opts filesRender) []any {
 	var rows []any
 	if opts.wasted {
 		for _, w := range v.Wasted {
-			rows = append(rows, wastedRow{Path: w.Path, Size: humanSize(w.Size), Bytes: w.Size, Layers: layerList(w.Layers),
+			rows = append(rows, WastedRow{Path: w.Path, Size: humanSize(w.Size), Bytes: w.Size, Layers: layerList(w.Layers),
 				HiddenBy: w.HiddenBy, HiddenByInstruction: w.HiddenByInstruction})
 		}
 		return rows
 	}
 	for _, l := range v.Layers {
 		for _, c := range l.Changes {
-			rows = append(rows, fileChangeRow{Layer: l.Index, Instruction: l.Instruction, Path: c.Path, Change: c.Change, Size: humanSize(c.Size), Bytes: c.Size})
+			rows = append(rows, FilesRow{Layer: l.Index, Instruction: l.Instruction, Path: c.Path, Change: c.Change, Size: humanSize(c.Size), Bytes: c.Size})
 		}
 	}
 	return rows
@@ -304,10 +349,10 @@ func layerList(layers []int) string {
 	return strings.Join(s, ",")
 }
 
-func writeFilesTable(w io.Writer, v filesJSON, opts filesOptions) error {
-	fmt.Fprintf(w, "Image: %s\n", printable(v.Image))
+func writeFilesTable(w io.Writer, v filesJSON, opts filesRender) error {
+	fmt.Fprintf(w, "Image: %s\n", termSafe(v.Image))
 	fmt.Fprintf(w, "Size: %s uncompressed, wasted %s (%s), efficiency %.1f%%\n",
-		humanSize(v.Size), humanSize(v.WastedSize), share(v.WastedSize, v.Size), math.Floor(1000*v.Efficiency)/10)
+		humanSize(v.Size), humanSize(v.WastedSize), percent(v.WastedSize, v.Size), math.Floor(1000*v.Efficiency)/10)
 	if opts.wasted {
 		if err := writeWastedTable(w, v.Wasted, opts); err != nil {
 			return err
@@ -326,22 +371,22 @@ func writeFilesTable(w io.Writer, v filesJSON, opts filesOptions) error {
 	return nil
 }
 
-func writeLayerChanges(w io.Writer, l filesLayerJSON, opts filesOptions) error {
+func writeLayerChanges(w io.Writer, l filesLayerJSON, opts filesRender) error {
 	instr := orDefault(l.Instruction, "(history unknown)")
 	if !opts.noTrunc {
 		instr = ellipsis(instr, 60)
 	}
-	fmt.Fprintf(w, "\nLayer %d: %s uncompressed, %s — %s\n", l.Index, humanSize(l.Size), plural(len(l.Changes), "change"), printable(instr))
+	fmt.Fprintf(w, "\nLayer %d: %s uncompressed, %s — %s\n", l.Index, humanSize(l.Size), plural(len(l.Changes), "change"), termSafe(instr))
 	if len(l.Changes) == 0 {
 		return nil
 	}
-	t := table{header: []string{"CHANGE", "SIZE", "PATH"}}
+	t := table{header: []string{"CHANGE", "SIZE", "PATH"}, flex: -1}
 	shown := l.Changes
 	if !opts.noTrunc && len(shown) > filesTop {
 		shown = shown[:filesTop]
 	}
 	for _, c := range shown {
-		t.append(c.Change, humanSize(c.Size), printable(c.Path))
+		t.append(c.Change, humanSize(c.Size), termSafe(c.Path))
 	}
 	if err := t.render(w); err != nil {
 		return err
@@ -356,13 +401,13 @@ func writeLayerChanges(w io.Writer, l filesLayerJSON, opts filesOptions) error {
 	return nil
 }
 
-func writeWastedTable(w io.Writer, wasted []wastedPathJSON, opts filesOptions) error {
+func writeWastedTable(w io.Writer, wasted []wastedPathJSON, opts filesRender) error {
 	fmt.Fprintln(w)
 	if len(wasted) == 0 {
 		fmt.Fprintln(w, "No wasted space: no layer hides bytes of a layer below it.")
 		return nil
 	}
-	t := table{header: []string{"WASTED", "IN LAYERS", "HIDDEN BY", "PATH"}}
+	t := table{header: []string{"WASTED", "IN LAYERS", "HIDDEN BY", "PATH"}, flex: -1}
 	shown := wasted
 	if !opts.noTrunc && len(shown) > filesTop*2 {
 		shown = shown[:filesTop*2]
@@ -372,7 +417,7 @@ func writeWastedTable(w io.Writer, wasted []wastedPathJSON, opts filesOptions) e
 		if p.HiddenByInstruction != "" {
 			by += " " + ellipsisUnless(p.HiddenByInstruction, 40, opts.noTrunc)
 		}
-		t.append(humanSize(p.Size), layerList(p.Layers), printable(by), printable(p.Path))
+		t.append(humanSize(p.Size), layerList(p.Layers), termSafe(by), termSafe(p.Path))
 	}
 	if err := t.render(w); err != nil {
 		return err
@@ -397,13 +442,13 @@ func writeHintsAndNotes(w io.Writer, v filesJSON) {
 				paths, more = paths[:3], fmt.Sprintf(" and %d more", len(h.Paths)-3)
 			}
 			fmt.Fprintf(w, "  layer %d: %s uncompressed in %s%s (%s) — fix: %s\n", h.Layer, humanSize(h.Size),
-				printable(strings.Join(paths, ", ")), more, h.Kind, h.Fix)
+				termSafe(strings.Join(paths, ", ")), more, h.Kind, h.Fix)
 		}
 	}
 	if len(v.Notes) > 0 {
 		fmt.Fprintln(w, "\nNotes (reported, never followed):")
 		for _, n := range v.Notes {
-			fmt.Fprintf(w, "  layer %d: %s: %s\n", n.Layer, printable(n.Path), printable(n.Note))
+			fmt.Fprintf(w, "  layer %d: %s: %s\n", n.Layer, termSafe(n.Path), termSafe(n.Note))
 		}
 	}
 }
@@ -415,19 +460,27 @@ func ellipsisUnless(s string, n int, noTrunc bool) string {
 	return ellipsis(s, n)
 }
 
-// printable escapes control characters, so a crafted file name cannot drive the terminal.
-func printable(s string) string {
-	if strings.IndexFunc(s, unicode.IsControl) < 0 {
-		return s
+// percent is part of total in percent, one decimal.
+func percent(part, total int64) string {
+	if total <= 0 {
+		return "0.0%"
 	}
-	var b strings.Builder
-	for _, r := range s {
-		if unicode.IsControl(r) {
-			q := strconv.QuoteRune(r)
-			b.WriteString(q[1 : len(q)-1])
-			continue
+	return fmt.Sprintf("%.1f%%", 100*float64(part)/float64(total))
+}
+
+// filesIDs are what -q prints: the paths listed.
+func filesIDs(v filesJSON, o filesRender) []string {
+	var ids []string
+	if o.wasted {
+		for _, w := range v.Wasted {
+			ids = append(ids, termSafe(w.Path))
 		}
-		b.WriteRune(r)
+		return ids
 	}
-	return b.String()
+	for _, l := range v.Layers {
+		for _, c := range l.Changes {
+			ids = append(ids, termSafe(c.Path))
+		}
+	}
+	return ids
 }

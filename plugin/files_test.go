@@ -7,16 +7,15 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 
 	"github.com/docker-layers/docker-layers/internal/imagetest"
 )
 
-// wastefulLayout writes an image whose steps install apt lists and remove them a step
-// later, overwrite a file twice, regenerate a directory (opaque) and copy a big file to
-// a second path, as an OCI layout; it returns the reference.
-func wastefulLayout(t *testing.T) string {
+// wastefulImage is an image whose steps install apt lists and remove them a step later,
+// overwrite a file twice, regenerate a directory (opaque) and copy a big file to a
+// second path.
+func wastefulImage(t *testing.T) v1.Image {
 	t.Helper()
 	big := strings.Repeat("b", 70000)
 	img := empty.Image
@@ -36,19 +35,12 @@ func wastefulLayout(t *testing.T) string {
 			t.Fatal(err)
 		}
 	}
-	dir := t.TempDir()
-	p, err := layout.Write(dir, empty.Index)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.AppendImage(img, layout.WithAnnotations(map[string]string{"org.opencontainers.image.ref.name": "wasteful"})); err != nil {
-		t.Fatal(err)
-	}
-	return "oci:" + dir + ":wasteful"
+	return img
 }
 
 func TestFilesGolden(t *testing.T) {
-	ref := wastefulLayout(t)
+	images := map[string]v1.Image{"wasteful": wastefulImage(t)}
+	ref := "wasteful"
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -63,17 +55,17 @@ func TestFilesGolden(t *testing.T) {
 		{"files-wasted-template", []string{"files", "--wasted", "--format", "table {{.Path}}\\t{{.Bytes}}\\t{{.Layers}}\\t{{.HiddenBy}}", ref}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			out, errOut, code := runCLI(t, tc.args...)
+			out, errOut, code := runCLIWith(t, images, tc.args...)
 			if code != 0 || errOut != "" {
 				t.Fatalf("exit %d, stderr %q", code, errOut)
 			}
-			assertGolden(t, tc.name, strings.ReplaceAll(out, ref, "oci:DIR:wasteful"))
+			assertGolden(t, tc.name, out)
 		})
 	}
 }
 
 func TestFilesWastedFigure(t *testing.T) {
-	out, _, code := runCLI(t, "files", "--wasted", "--format", "json", wastefulLayout(t))
+	out, _, code := runCLIWith(t, map[string]v1.Image{"wasteful": wastefulImage(t)}, "files", "--wasted", "--format", "json", "wasteful")
 	if code != 0 {
 		t.Fatalf("exit %d", code)
 	}

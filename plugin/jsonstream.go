@@ -52,7 +52,9 @@ func (s *jsonStream) value(v reflect.Value, prefix string) {
 		return
 	}
 	switch {
-	case v.Kind() == reflect.Struct:
+	case v.Type().Implements(marshalerType) || reflect.PointerTo(v.Type()).Implements(marshalerType):
+		s.leaf(v.Interface(), prefix)
+	case v.Kind() == reflect.Struct && plainStruct(v.Type()):
 		s.object(v, prefix)
 	case v.Kind() == reflect.Slice && !v.IsNil() && v.Type().Elem().Kind() == reflect.Struct:
 		if v.Len() == 0 {
@@ -91,7 +93,7 @@ func (s *jsonStream) object(v reflect.Value, prefix string) {
 			name = t.Field(i).Name
 		}
 		f := v.Field(i)
-		if strings.Contains(opts, "omitempty") && f.IsZero() || (strings.Contains(opts, "omitempty") && (f.Kind() == reflect.Slice || f.Kind() == reflect.Map) && f.Len() == 0) {
+		if strings.Contains(opts, "omitempty") && isEmptyJSON(f) {
 			continue
 		}
 		fields = append(fields, field{name, f})
@@ -137,4 +139,29 @@ func (s *jsonStream) leaf(v any, prefix string) {
 	if s.err == nil {
 		_, s.err = s.w.Write(s.buf.Bytes())
 	}
+}
+
+var marshalerType = reflect.TypeFor[json.Marshaler]()
+
+// plainStruct is a struct this writer may take apart field by field: no embedded
+// fields (which JSON flattens) and no ",string" options.
+func plainStruct(t reflect.Type) bool {
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if f.Anonymous || strings.Contains(f.Tag.Get("json"), ",string") {
+			return false
+		}
+	}
+	return true
+}
+
+// isEmptyJSON is encoding/json's test for omitempty.
+func isEmptyJSON(v reflect.Value) bool {
+	switch v.Kind() {
+	case reflect.Array, reflect.Map, reflect.Slice, reflect.String:
+		return v.Len() == 0
+	case reflect.Struct:
+		return false
+	}
+	return v.IsZero()
 }

@@ -3,6 +3,7 @@ package plugin
 import (
 	"bytes"
 	"testing"
+	"time"
 )
 
 func TestWriteJSONStreamIsWriteJSON(t *testing.T) {
@@ -13,18 +14,19 @@ func TestWriteJSONStreamIsWriteJSON(t *testing.T) {
 		Note   string   `json:"note,omitempty"`
 	}
 	type view struct {
-		Image  string  `json:"image"`
-		Ratio  float64 `json:"ratio"`
-		Rows   []row   `json:"rows"`
-		Empty  []row   `json:"empty"`
-		Nil    []row   `json:"nil"`
-		Gone   []row   `json:"gone,omitempty"`
+		Image  string    `json:"image"`
+		Ratio  float64   `json:"ratio"`
+		Rows   []row     `json:"rows"`
+		Empty  []row     `json:"empty"`
+		Nil    []row     `json:"nil"`
+		Gone   []row     `json:"gone,omitempty"`
+		When   time.Time `json:"when"`
 		Nested struct {
 			A <-chan int `json:"-"`
 			B *int       `json:"b"`
 		} `json:"nested"`
 	}
-	v := view{Image: "a<b>&\x01", Ratio: 0.25, Rows: []row{{Path: "/x", Layers: []int{1, 2}, Paths: []string{"p"}}, {Path: "/y"}}, Empty: []row{}}
+	v := view{When: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), Image: "a<b>&\x01", Ratio: 0.25, Rows: []row{{Path: "/x", Layers: []int{1, 2}, Paths: []string{"p"}}, {Path: "/y"}}, Empty: []row{}}
 	var want, got bytes.Buffer
 	if err := writeJSON(&want, v); err != nil {
 		t.Fatal(err)

@@ -129,11 +129,10 @@ func image1M() []genLayer {
 }
 
 type benchEnv struct {
-	dir, bin  string
-	archive   string // docker-archive:… ref
-	layout    string // oci:… ref
-	layerTars []string
-	blobs     []string
+	dir, bin string
+	archive  string // docker-archive:… ref
+	layout   string // oci:… ref
+	blobs    []string
 }
 
 // setup builds the binary and generates the image once per benchmark.

@@ -145,6 +145,11 @@ func replayImages(r *run, e *env, refs []string, opts analyze.FilesOptions, dige
 			return all
 		},
 		Replay: func(k, layer int, f analyze.File) error {
+			if !digests {
+				// A source that hashes anyway (an engine export) must not make the
+				// output differ from one that does not.
+				f.Digest = ""
+			}
 			return out[k].fs.Apply(layer, f)
 		},
 		ReplayDigests: digests,

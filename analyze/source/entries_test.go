@@ -3,6 +3,7 @@ package source
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -102,5 +103,38 @@ func TestStreamEntriesStopsOnError(t *testing.T) {
 	err = opened.StreamEntries(cancelled, []int{0, 1, 2, 3}, EntryOptions{}, func(int, analyze.File) error { return nil })
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled: err = %v", err)
+	}
+}
+
+func TestLoadReplaysLayersInOrder(t *testing.T) {
+	img := wasteImage(t)
+	open := func(ctx context.Context, ref string, _ Options) (*Image, error) { return FromV1(img, ref) }
+	lastLayer := -1
+	var entries int
+	loaded, err := Load(context.Background(), open, []string{"a"}, Options{}, Need{
+		Sizes: SizesLocal,
+		Files: func(images []*Image) [][]int { return [][]int{{3, 2, 1, 0}} },
+		Replay: func(image, layer int, f analyze.File) error {
+			if layer < lastLayer {
+				t.Errorf("layer %d after layer %d", layer, lastLayer)
+			}
+			lastLayer = layer
+			entries++
+			return nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer loaded.Close()
+	if entries == 0 || lastLayer != 3 {
+		t.Errorf("%d entries, last layer %d", entries, lastLayer)
+	}
+	var sizes []int64
+	for _, l := range loaded.Images[0].Layers {
+		sizes = append(sizes, l.Size)
+	}
+	if want := []int64{11, 24, 0, 3}; !slices.Equal(sizes, want) {
+		t.Errorf("sizes %v, want %v (measured by the replay)", sizes, want)
 	}
 }

@@ -26,11 +26,12 @@ func writeJSONStream(w io.Writer, v any) error {
 }
 
 type jsonStream struct {
-	w   *bufio.Writer
-	raw bytes.Buffer
-	enc *json.Encoder // on raw, reused: a million rows make a million leaves
-	buf bytes.Buffer
-	err error
+	w     *bufio.Writer
+	raw   bytes.Buffer
+	enc   *json.Encoder // on raw, reused: a million rows make a million leaves
+	buf   bytes.Buffer
+	types map[reflect.Type][]jsonField
+	err   error
 }
 
 const jsonIndent = "    "
@@ -77,12 +78,46 @@ func (s *jsonStream) value(v reflect.Value, prefix string) {
 }
 
 func (s *jsonStream) object(v reflect.Value, prefix string) {
-	t := v.Type()
 	type field struct {
-		name string
-		v    reflect.Value
+		key string // `"name": `
+		v   reflect.Value
 	}
 	var fields []field
+	for _, fi := range s.fieldsOf(v.Type()) {
+		f := v.Field(fi.index)
+		if fi.omitEmpty && isEmptyJSON(f) {
+			continue
+		}
+		fields = append(fields, field{fi.key, f})
+	}
+	if len(fields) == 0 {
+		s.write("{}")
+		return
+	}
+	s.write("{\n")
+	for i, f := range fields {
+		s.write(prefix + jsonIndent + f.key)
+		s.value(f.v, prefix+jsonIndent)
+		if i < len(fields)-1 {
+			s.write(",")
+		}
+		s.write("\n")
+	}
+	s.write(prefix + "}")
+}
+
+// jsonField is how a struct field is written, worked out once per type.
+type jsonField struct {
+	index     int
+	key       string
+	omitEmpty bool
+}
+
+func (s *jsonStream) fieldsOf(t reflect.Type) []jsonField {
+	if fs, ok := s.types[t]; ok {
+		return fs
+	}
+	var fs []jsonField
 	for i := 0; i < t.NumField(); i++ {
 		tag := t.Field(i).Tag.Get("json")
 		name, opts, _ := strings.Cut(tag, ",")
@@ -92,27 +127,14 @@ func (s *jsonStream) object(v reflect.Value, prefix string) {
 		if name == "" {
 			name = t.Field(i).Name
 		}
-		f := v.Field(i)
-		if strings.Contains(opts, "omitempty") && isEmptyJSON(f) {
-			continue
-		}
-		fields = append(fields, field{name, f})
+		key, _ := json.Marshal(name)
+		fs = append(fs, jsonField{index: i, key: string(key) + ": ", omitEmpty: strings.Contains(opts, "omitempty")})
 	}
-	if len(fields) == 0 {
-		s.write("{}")
-		return
+	if s.types == nil {
+		s.types = map[reflect.Type][]jsonField{}
 	}
-	s.write("{\n")
-	for i, f := range fields {
-		key, _ := json.Marshal(f.name)
-		s.write(prefix + jsonIndent + string(key) + ": ")
-		s.value(f.v, prefix+jsonIndent)
-		if i < len(fields)-1 {
-			s.write(",")
-		}
-		s.write("\n")
-	}
-	s.write(prefix + "}")
+	s.types[t] = fs
+	return fs
 }
 
 // leaf encodes a value with no rows in it as writeJSON would, at prefix.

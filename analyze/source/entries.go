@@ -87,7 +87,9 @@ func (img *Image) StreamEntries(ctx context.Context, want []int, opts EntryOptio
 			}
 			wg.Add(1)
 			go func(r *result, i int) {
-				defer func() { <-sem; wg.Done() }()
+				// The slot is freed when fn is done with the layer, not when it is
+				// read: layers read ahead wait in memory, so at most `workers` do.
+				defer wg.Done()
 				r.err = readEntries(ctx, opener, i, opts.Digests, r.batches)
 				if r.err != nil {
 					r.err = fmt.Errorf("reading layer %d of %s: %w", i, img.Ref, r.err)
@@ -111,6 +113,7 @@ func (img *Image) StreamEntries(ctx context.Context, want []int, opts EntryOptio
 			}
 			return r.err
 		}
+		<-sem
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"reflect"
+	"strconv"
 	"strings"
 )
 
@@ -30,6 +31,7 @@ type jsonStream struct {
 	raw   bytes.Buffer
 	enc   *json.Encoder // on raw, reused: a million rows make a million leaves
 	buf   bytes.Buffer
+	num   []byte
 	types map[reflect.Type][]jsonField
 	err   error
 }
@@ -72,9 +74,48 @@ func (s *jsonStream) value(v reflect.Value, prefix string) {
 			s.write("\n")
 		}
 		s.write(prefix + "]")
+	case v.Kind() == reflect.String && plainJSONString(v.String()):
+		s.write(`"`)
+		s.write(v.String())
+		s.write(`"`)
+	case v.Kind() == reflect.Int || v.Kind() == reflect.Int64 || v.Kind() == reflect.Int32:
+		s.num = strconv.AppendInt(s.num[:0], v.Int(), 10)
+		s.writeBytes(s.num)
+	case v.Kind() == reflect.Slice && !v.IsNil() && v.Type().Elem().Kind() == reflect.Int:
+		s.ints(v, prefix)
 	default:
 		s.leaf(v.Interface(), prefix)
 	}
+}
+
+// ints writes a non-nil []int as encoding/json indents it.
+func (s *jsonStream) ints(v reflect.Value, prefix string) {
+	if v.Len() == 0 {
+		s.write("[]")
+		return
+	}
+	s.write("[\n")
+	for i := 0; i < v.Len(); i++ {
+		s.write(prefix + jsonIndent)
+		s.num = strconv.AppendInt(s.num[:0], v.Index(i).Int(), 10)
+		s.writeBytes(s.num)
+		if i < v.Len()-1 {
+			s.write(",")
+		}
+		s.write("\n")
+	}
+	s.write(prefix + "]")
+}
+
+// plainJSONString is true when encoding/json (HTML escaping off) writes s unchanged
+// between quotes: printable ASCII without quote or backslash.
+func plainJSONString(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 func (s *jsonStream) object(v reflect.Value, prefix string) {

@@ -218,22 +218,30 @@ func under(p, dir string) bool {
 	return p == dir || dir == "/" || strings.HasPrefix(p, dir+"/")
 }
 
-// MarkDirs sets Dir on every change that another change lies under: the engine lists a
-// directory whenever something inside it changed.
-func MarkDirs(changes []Change) {
-	paths := make(map[string]int, len(changes))
-	for i, c := range changes {
-		paths[c.Path] = i
+// MarkDirs sets Dir (and a size of 0) on every change that another change lies under
+// (the engine lists a directory whenever something inside it changed) and on every
+// mount point and the directories above it: the engine creates a mount point in the
+// writable layer empty, and what is written there goes to the mount.
+func (c *Container) MarkDirs() {
+	paths := make(map[string]int, len(c.Changes))
+	for i, ch := range c.Changes {
+		paths[ch.Path] = i
 	}
-	for _, c := range changes {
-		for p := path.Dir(c.Path); p != "/" && p != "."; p = path.Dir(p) {
+	mark := func(p string) {
+		for ; p != "/" && p != "."; p = path.Dir(p) {
 			if i, ok := paths[p]; ok {
-				if changes[i].Dir {
-					break
+				if c.Changes[i].Dir {
+					return
 				}
-				changes[i].Dir, changes[i].Size = true, 0
+				c.Changes[i].Dir, c.Changes[i].Size = true, 0
 			}
 		}
+	}
+	for _, ch := range c.Changes {
+		mark(path.Dir(ch.Path))
+	}
+	for _, m := range c.Mounts {
+		mark(path.Clean(m.Destination))
 	}
 }
 

@@ -122,7 +122,7 @@ func ReadContainer(ctx context.Context, c ContainerClient, name string, o analyz
 		return nil, containerError(c, where, err)
 	}
 	ct.Changes = fromDiff(diff.Changes)
-	analyze.MarkDirs(ct.Changes)
+	ct.MarkDirs()
 	if err := measureChanges(ctx, c, ct, analyze.ChangesToMeasure(*ct, o)); err != nil {
 		return nil, containerError(c, where, err)
 	}

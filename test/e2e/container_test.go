@@ -1,0 +1,182 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/docker/go-units"
+	"github.com/moby/moby/client"
+
+	"github.com/docker-layers/docker-layers/analyze"
+	"github.com/docker-layers/docker-layers/analyze/source"
+)
+
+// The containers of the tutorial's volume lesson, on the private engine: one writes a
+// MongoDB data file (and a cache) into its writable layer, outside any volume; the
+// other runs an image that declares a VOLUME, which the engine serves with an
+// anonymous volume.
+const (
+	dbFileContainer  = "e2e-dbfile"
+	withVolContainer = "e2e-withvol"
+	volImage         = "e2e/vol:latest"
+	volPath          = "/var/lib/app"
+	// dbFileBytes and cacheBytes are what dbFileContainer writes.
+	dbFileBytes = 1 << 20
+	cacheBytes  = 2 << 20
+)
+
+var (
+	containersOnce sync.Once
+	containersErr  error
+)
+
+// startContainers runs both containers once per test binary; they are removed, with
+// their anonymous volumes, when the daemon's directory is.
+func startContainers(t *testing.T) {
+	t.Helper()
+	containersOnce.Do(func() {
+		dir, err := os.MkdirTemp(h.root, "vol-")
+		if err != nil {
+			containersErr = err
+			return
+		}
+		df := "FROM " + BaseImage + "\nVOLUME " + volPath + "\n"
+		if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(df), 0o644); err != nil {
+			containersErr = err
+			return
+		}
+		if _, err := runDocker(nil, nil, "build", "-q", "-t", volImage, dir); err != nil {
+			containersErr = err
+			return
+		}
+		// The daemon has no bridge network (--bridge=none): containers run without one.
+		script := "mkdir -p /data/db /srv/cache" +
+			" && dd if=/dev/zero of=/data/db/collection-0.wt bs=1024 count=" + strconv.Itoa(dbFileBytes/1024) + " 2>/dev/null" +
+			" && dd if=/dev/zero of=/srv/cache/blob bs=1024 count=" + strconv.Itoa(cacheBytes/1024) + " 2>/dev/null"
+		if _, err := runDocker(nil, nil, "run", "--name", dbFileContainer, "--network", "none", BaseImage, "sh", "-c", script); err != nil {
+			containersErr = err
+			return
+		}
+		if _, err := runDocker(nil, nil, "run", "-d", "--name", withVolContainer, "--network", "none", volImage,
+			"sh", "-c", "echo state > "+volPath+"/state && exec sleep 600"); err != nil {
+			containersErr = err
+		}
+	})
+	if containersErr != nil {
+		t.Fatalf("starting the containers: %v", containersErr)
+	}
+}
+
+// engineSizeRw is the writable layer's size as the engine reports it to
+// `docker inspect --size`, and as `docker ps -s` prints it.
+func engineSizeRw(t *testing.T, name string) (int64, string) {
+	t.Helper()
+	raw := strings.TrimSpace(docker(t, "inspect", "--size", "--format", "{{.SizeRw}}", name))
+	n, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil {
+		t.Fatalf("docker inspect --size %s: %q", name, raw)
+	}
+	ps := strings.TrimSpace(docker(t, "ps", "-a", "-s", "--filter", "name=^"+name+"$", "--format", "{{.Size}}"))
+	printed, _, _ := strings.Cut(ps, " (virtual")
+	return n, printed
+}
+
+func engineClient(t *testing.T) *client.Client {
+	t.Helper()
+	c, err := client.New(client.WithHost(dockerHost()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// TestContainerSource reads both containers through the container source and checks
+// its figures against the engine's own commands, and the warnings the analysis draws.
+func TestContainerSource(t *testing.T) {
+	startContainers(t)
+	ctx := context.Background()
+	c := engineClient(t)
+
+	t.Run("database file", func(t *testing.T) {
+		d, err := source.ReadContainer(ctx, c, dbFileContainer, analyze.ContainerOptions{GrowthThreshold: 1000 * 1000, AllSizes: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ct := d.Container
+		sizeRw, printed := engineSizeRw(t, dbFileContainer)
+		if ct.SizeRw != sizeRw || units.HumanSizeWithPrecision(float64(ct.SizeRw), 3) != printed {
+			t.Errorf("sizeRw %d, engine %d (docker ps -s: %s)", ct.SizeRw, sizeRw, printed)
+		}
+		// The engine's diff, measured file by file, adds up to the writable layer.
+		var sum int64
+		for _, ch := range ct.Changes {
+			if ch.Size < 0 {
+				t.Errorf("%s not measured", ch.Path)
+			}
+			sum += ch.Size
+		}
+		if storageDriver() == "vfs" && sum != sizeRw {
+			t.Errorf("changes add up to %d, the engine's writable layer is %d: %+v", sum, sizeRw, ct.Changes)
+		}
+		r := analyze.InspectContainer(ct, nil, d.Others, d.VolumeSizes, analyze.ContainerOptions{GrowthThreshold: 1000 * 1000})
+		want := map[string]int64{
+			analyze.WarnDatabaseInLayer + " /data/db": dbFileBytes,
+			analyze.WarnLayerGrowth + " /srv/cache":   cacheBytes,
+		}
+		checkWarnings(t, r.Warnings, want)
+	})
+
+	t.Run("anonymous volume", func(t *testing.T) {
+		d, err := source.ReadContainer(ctx, c, withVolContainer, analyze.ContainerOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ct := d.Container
+		sizeRw, printed := engineSizeRw(t, withVolContainer)
+		if ct.SizeRw != sizeRw || units.HumanSizeWithPrecision(float64(ct.SizeRw), 3) != printed {
+			t.Errorf("sizeRw %d, engine %d (docker ps -s: %s)", ct.SizeRw, sizeRw, printed)
+		}
+		if len(ct.Mounts) != 1 || !ct.Mounts[0].Anonymous || ct.Mounts[0].Destination != volPath {
+			t.Fatalf("mounts %+v", ct.Mounts)
+		}
+		r := analyze.InspectContainer(ct, []string{volPath}, d.Others, d.VolumeSizes, analyze.ContainerOptions{})
+		// The volume holds "state\n".
+		checkWarnings(t, r.Warnings, map[string]int64{analyze.WarnAnonymousVolume + " " + volPath: 6})
+	})
+
+	t.Run("resolve", func(t *testing.T) {
+		res, err := source.ResolveContainer(ctx, c, c, dbFileContainer)
+		if err != nil || res.Container != dbFileContainer {
+			t.Errorf("%s: %+v %v", dbFileContainer, res, err)
+		}
+		if res, err := source.ResolveContainer(ctx, c, c, BaseImage); err != nil || res.Container != "" {
+			t.Errorf("%s: %+v %v", BaseImage, res, err)
+		}
+	})
+}
+
+// checkWarnings wants exactly the warnings named "KIND PATH", with their bytes.
+func checkWarnings(t *testing.T, ws []analyze.ContainerWarning, want map[string]int64) {
+	t.Helper()
+	got := map[string]int64{}
+	for _, w := range ws {
+		got[w.Kind+" "+w.Path] = w.Bytes
+		t.Logf("%s %s (%d bytes): %s", w.Kind, w.Path, w.Bytes, w.Message)
+	}
+	if len(got) != len(want) {
+		t.Errorf("warnings %v, want %v", got, want)
+	}
+	for k, b := range want {
+		if g, ok := got[k]; !ok || g != b {
+			t.Errorf("warning %s: %d bytes (present %v), want %d", k, g, ok, b)
+		}
+	}
+}

@@ -25,12 +25,14 @@ type inspectOptions struct {
 	layersOnly   bool
 	platform     string
 	uncompressed bool
+	files        bool
+	rwThreshold  string
 }
 
 func newInspectCommand(dockerCli command.Cli) *cobra.Command {
 	var opts inspectOptions
 	cmd := &cobra.Command{
-		Use:   "inspect [OPTIONS] IMAGE [IMAGE...]",
+		Use:   "inspect [OPTIONS] IMAGE|CONTAINER [IMAGE|CONTAINER...]",
 		Short: "Show each layer's size and the instruction that made it",
 		Long: `Show each layer of an image, bottom to top: its uncompressed size, its compressed
 size where the source stores compressed blobs, its share of the image, and the
@@ -40,7 +42,12 @@ IMAGE is one of:
   NAME[:TAG|@DIGEST], IMAGE-ID     an image in the Docker engine (also docker-daemon:REF)
   docker://NAME[:TAG|@DIGEST]      an image in a registry (manifest and config only)
   docker-archive:PATH[:NAME:TAG]   a docker save tar
-  oci:DIR[:TAG]                    an OCI image layout`,
+  oci:DIR[:TAG]                    an OCI image layout
+
+CONTAINER is container:NAME or container:ID, or a bare name or ID that the engine
+has no image by: the container's image as above, plus its writable layer on top (its
+size as "docker ps -s" counts it), its mounts, and warnings where its data is at risk.
+A name that is both an image and a container means the image; stderr says so.`,
 		Args: minArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runInspect(cmd, dockerCli, args, opts)
@@ -51,6 +58,8 @@ IMAGE is one of:
 	flags.BoolVar(&opts.noTrunc, "no-trunc", false, "Don't truncate output: full IDs and the raw history text")
 	flags.BoolVar(&opts.layersOnly, "layers-only", false, "Show only the steps that made a layer")
 	flags.BoolVar(&opts.uncompressed, "uncompressed", false, "For docker:// images, download every layer blob to measure uncompressed sizes (nothing is kept on disk)")
+	flags.BoolVar(&opts.files, "files", false, "For a container: list the paths its writable layer added, changed and deleted, with their sizes")
+	flags.StringVar(&opts.rwThreshold, "rw-threshold", "100MB", "For a container: warn about a directory holding this much of the writable layer outside any volume")
 	addPlatformFlag(flags, &opts.platform)
 	return cmd
 }
@@ -61,9 +70,30 @@ func runInspect(cmd *cobra.Command, dockerCli command.Cli, refs []string, opts i
 		return err
 	}
 	defer stop()
+	threshold, err := parseThreshold(cmd, opts.rwThreshold)
+	if err != nil {
+		return err
+	}
 
 	var results []analyze.Inspection
-	for _, ref := range refs {
+	containers := make([]*containerJSON, len(refs))
+	for i, ref := range refs {
+		res, err := source.ResolveContainer(ctx, ref, srcOpts)
+		if err != nil {
+			return imageError(cmd, err)
+		}
+		if res.Note != "" {
+			fmt.Fprintln(dockerCli.Err(), res.Note)
+		}
+		if res.Container != "" {
+			in, c, err := inspectContainer(ctx, res.Container, srcOpts, analyze.ContainerOptions{GrowthThreshold: threshold, AllSizes: opts.files})
+			if err != nil {
+				return imageError(cmd, err)
+			}
+			results = append(results, in)
+			containers[i] = newContainerJSON(c, opts.files)
+			continue
+		}
 		in, downloaded, err := inspectImage(ctx, ref, srcOpts, opts.uncompressed)
 		if err != nil {
 			return imageError(cmd, err)
@@ -79,12 +109,16 @@ func runInspect(cmd *cobra.Command, dockerCli command.Cli, refs []string, opts i
 		views := make([]inspectJSON, len(results))
 		for i, in := range results {
 			views[i] = newInspectJSON(in)
+			views[i].Container = containers[i]
 		}
 		return writeJSON(out, views)
 	case format.tmpl != nil:
 		var rows []any
-		for _, in := range results {
+		for i, in := range results {
 			rows = append(rows, inspectRows(in, opts)...)
+			if containers[i] != nil {
+				rows = append(rows, writableRow(in, containers[i], opts.noTrunc))
+			}
 		}
 		return format.writeTemplate(out, rows)
 	}
@@ -94,6 +128,11 @@ func runInspect(cmd *cobra.Command, dockerCli command.Cli, refs []string, opts i
 		}
 		if err := writeInspectTable(out, in, opts); err != nil {
 			return err
+		}
+		if containers[i] != nil {
+			if err := writeContainerTable(out, containers[i], opts.noTrunc); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -123,6 +162,13 @@ func inspectImage(ctx context.Context, ref string, opts source.Options, download
 // shows progress of long reads on stderr when it is a terminal.
 func withEngine(dockerCli command.Cli, opts source.Options) source.Options {
 	opts.Daemon = func() (source.DaemonClient, error) {
+		c := dockerCli.Client()
+		if c == nil {
+			return nil, fmt.Errorf("no Docker engine client")
+		}
+		return c, nil
+	}
+	opts.Containers = func() (source.ContainerClient, error) {
 		c := dockerCli.Client()
 		if c == nil {
 			return nil, fmt.Errorf("no Docker engine client")
@@ -347,6 +393,8 @@ type inspectJSON struct {
 	Layers         []layerJSON `json:"layers"`
 	Steps          []stepJSON  `json:"steps"`
 	Config         configJSON  `json:"config"`
+	// Container is the container inspected, on top of its image; absent for an image.
+	Container *containerJSON `json:"container,omitempty"`
 }
 
 type layerJSON struct {
@@ -445,7 +493,9 @@ func newInspectJSON(in analyze.Inspection) inspectJSON {
 // --layers-only), in build order. Sizes are human-readable; *Bytes fields are bytes
 // (-1 when unknown).
 type InspectRow struct {
-	Image           string
+	Image string
+	// Container is the container's name when a container was inspected.
+	Container       string
 	ID              string
 	Index           string // layer index, "" for a metadata-only step
 	Size            string // uncompressed

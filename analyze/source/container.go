@@ -57,39 +57,52 @@ type Resolution struct {
 // (an error if there is no such container); a transport prefix never does. A bare name
 // or ID is an image when the engine has such an image — `docker layers inspect redis`
 // keeps meaning the image even next to a container started with `--name redis redis`
-// — and a container otherwise; when it is both, Note says so. Engine errors while
-// looking for a container leave the reference to the image path, which reports them.
-func ResolveContainer(ctx context.Context, containers ContainerClient, images DaemonClient, ref string) (Resolution, error) {
-	if name, ok := strings.CutPrefix(ref, ContainerPrefix); ok {
-		if name == "" {
-			return Resolution{}, usageErrorf("%q: container needs a name or ID: container:NAME", ref)
+// — and a container otherwise; when it is both, Note says so. The engine is asked only
+// for a reference that could be a container, and errors while looking for one leave
+// the reference to the image path, which reports them.
+func ResolveContainer(ctx context.Context, ref string, opts Options) (Resolution, error) {
+	name, explicit := strings.CutPrefix(ref, ContainerPrefix)
+	switch {
+	case explicit && name == "":
+		return Resolution{}, usageErrorf("%q: container needs a name or ID: container:NAME", ref)
+	case !explicit && !containerName.MatchString(ref):
+		return Resolution{}, nil
+	case opts.Containers == nil:
+		if explicit {
+			return Resolution{}, usageErrorf("%s: no Docker engine is configured to read containers from", ref)
 		}
-		if _, err := containers.ContainerInspect(ctx, name, client.ContainerInspectOptions{}); err != nil {
+		return Resolution{}, nil
+	}
+	containers, err := opts.Containers()
+	if err != nil {
+		if explicit {
+			return Resolution{}, fmt.Errorf("%s: connecting to the Docker engine: %w", ref, err)
+		}
+		return Resolution{}, nil
+	}
+	if _, err := containers.ContainerInspect(ctx, name, client.ContainerInspectOptions{}); err != nil {
+		if explicit {
 			return Resolution{}, containerError(containers, ref, err)
 		}
+		return Resolution{}, ctxErr(err)
+	}
+	if explicit || opts.Daemon == nil {
 		return Resolution{Container: name}, nil
 	}
-	if !containerName.MatchString(ref) || containers == nil {
-		return Resolution{}, nil
+	images, err := opts.Daemon()
+	if err != nil {
+		return Resolution{Container: name}, nil
 	}
-	if _, err := containers.ContainerInspect(ctx, ref, client.ContainerInspectOptions{}); err != nil {
-		if e := ctxErr(err); e != nil {
-			return Resolution{}, e
-		}
-		return Resolution{}, nil
+	_, err = images.ImageInspect(ctx, ref)
+	switch {
+	case err == nil:
+		return Resolution{Note: fmt.Sprintf("%s names both an image and a container; showing the image (%s%s shows the container)", ref, ContainerPrefix, ref)}, nil
+	case ctxErr(err) != nil:
+		return Resolution{}, ctxErr(err)
+	case !cerrdefs.IsNotFound(err):
+		return Resolution{}, daemonError(images, ref, err)
 	}
-	if images != nil {
-		_, err := images.ImageInspect(ctx, ref)
-		switch {
-		case err == nil:
-			return Resolution{Note: fmt.Sprintf("%s names both an image and a container; showing the image (%s%s shows the container)", ref, ContainerPrefix, ref)}, nil
-		case ctxErr(err) != nil:
-			return Resolution{}, ctxErr(err)
-		case !cerrdefs.IsNotFound(err):
-			return Resolution{}, daemonError(images, ref, err)
-		}
-	}
-	return Resolution{Container: ref}, nil
+	return Resolution{Container: name}, nil
 }
 
 // ContainerData is what the container analysis reads from the engine.

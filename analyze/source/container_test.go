@@ -298,6 +298,10 @@ func (f fakeImages) ImageInspect(_ context.Context, ref string, _ ...client.Imag
 func TestResolveContainer(t *testing.T) {
 	f := twoContainers()
 	images := fakeImages{names: map[string]bool{"withvol": true, "e2e/busybox:latest": true}}
+	opts := Options{
+		Containers: func() (ContainerClient, error) { return f, nil },
+		Daemon:     func() (DaemonClient, error) { return images, nil },
+	}
 	for _, tc := range []struct {
 		ref, container, note string
 		err                  error
@@ -313,7 +317,7 @@ func TestResolveContainer(t *testing.T) {
 		{ref: "container:nosuch", err: ErrNotFound},
 		{ref: "container:", err: ErrUsage},
 	} {
-		r, err := ResolveContainer(context.Background(), f, images, tc.ref)
+		r, err := ResolveContainer(context.Background(), tc.ref, opts)
 		if tc.err != nil {
 			if !errors.Is(err, tc.err) {
 				t.Errorf("%s: error %v, want %v", tc.ref, err, tc.err)
@@ -323,5 +327,18 @@ func TestResolveContainer(t *testing.T) {
 		if err != nil || r.Container != tc.container || r.Note != tc.note {
 			t.Errorf("%s: %+v, %v; want container %q note %q", tc.ref, r, err, tc.container, tc.note)
 		}
+	}
+	// Only references that could be containers reach the engine.
+	asked := len(f.sized)
+	for _, ref := range []string{"e2e/busybox:latest", "docker-daemon:dbfile", "oci:dir:dbfile", "docker://x/y"} {
+		if _, err := ResolveContainer(context.Background(), ref, Options{}); err != nil {
+			t.Errorf("%s without an engine: %v", ref, err)
+		}
+	}
+	if len(f.sized) != asked {
+		t.Errorf("image references asked the engine for containers")
+	}
+	if _, err := ResolveContainer(context.Background(), "container:db", Options{}); !errors.Is(err, ErrUsage) {
+		t.Errorf("container: without an engine: %v", err)
 	}
 }

@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -153,11 +154,15 @@ func TestContainerSource(t *testing.T) {
 	})
 
 	t.Run("resolve", func(t *testing.T) {
-		res, err := source.ResolveContainer(ctx, c, c, dbFileContainer)
+		opts := source.Options{
+			Containers: func() (source.ContainerClient, error) { return c, nil },
+			Daemon:     func() (source.DaemonClient, error) { return c, nil },
+		}
+		res, err := source.ResolveContainer(ctx, dbFileContainer, opts)
 		if err != nil || res.Container != dbFileContainer {
 			t.Errorf("%s: %+v %v", dbFileContainer, res, err)
 		}
-		if res, err := source.ResolveContainer(ctx, c, c, BaseImage); err != nil || res.Container != "" {
+		if res, err := source.ResolveContainer(ctx, BaseImage, opts); err != nil || res.Container != "" {
 			t.Errorf("%s: %+v %v", BaseImage, res, err)
 		}
 	})
@@ -179,4 +184,130 @@ func checkWarnings(t *testing.T, ws []analyze.ContainerWarning, want map[string]
 			t.Errorf("warning %s: %d bytes (present %v), want %d", k, g, ok, b)
 		}
 	}
+}
+
+// containerView is the part of `inspect --format json` a container adds.
+type containerView struct {
+	Image     string `json:"image"`
+	ID        string `json:"id"`
+	Container *struct {
+		ID      string `json:"id"`
+		Name    string `json:"name"`
+		Image   string `json:"image"`
+		ImageID string `json:"imageID"`
+		SizeRw  *int64 `json:"sizeRw"`
+		Mounts  []struct {
+			Type        string `json:"type"`
+			Name        string `json:"name"`
+			Destination string `json:"destination"`
+			Anonymous   bool   `json:"anonymous"`
+		} `json:"mounts"`
+		Changes []struct {
+			Kind string `json:"kind"`
+			Path string `json:"path"`
+			Size *int64 `json:"size"`
+		} `json:"changes"`
+		Warnings []struct {
+			Kind    string `json:"kind"`
+			Path    string `json:"path"`
+			Bytes   *int64 `json:"bytes"`
+			Message string `json:"message"`
+		} `json:"warnings"`
+	} `json:"container"`
+}
+
+func inspectContainerJSON(t *testing.T, args ...string) containerView {
+	t.Helper()
+	stdout, stderr, code := layers(t, append([]string{"inspect", "--format", "json"}, args...)...)
+	if code != 0 {
+		t.Fatalf("inspect %v: exit %d: %s", args, code, stderr)
+	}
+	var views []containerView
+	if err := json.Unmarshal([]byte(stdout), &views); err != nil || len(views) != 1 || views[0].Container == nil {
+		t.Fatalf("inspect %v: %v\n%s", args, err, stdout)
+	}
+	return views[0]
+}
+
+// TestInspectContainer runs `docker layers inspect` on both containers: the figures
+// are the engine's, the warnings are there, and the table shows them.
+func TestInspectContainer(t *testing.T) {
+	startContainers(t)
+
+	t.Run("database file", func(t *testing.T) {
+		v := inspectContainerJSON(t, "--files", "--rw-threshold", "1MB", "container:"+dbFileContainer)
+		c := v.Container
+		sizeRw, printed := engineSizeRw(t, dbFileContainer)
+		if c.SizeRw == nil || *c.SizeRw != sizeRw || !humanEqual(printed, *c.SizeRw) {
+			t.Errorf("sizeRw %v, engine %d (docker ps -s: %s)", c.SizeRw, sizeRw, printed)
+		}
+		if c.Name != dbFileContainer || c.Image != BaseImage || v.Image != BaseImage || v.ID != c.ImageID {
+			t.Errorf("container %s from %s (%s), image %s (%s)", c.Name, c.Image, c.ImageID, v.Image, v.ID)
+		}
+		got := map[string]int64{}
+		for _, w := range c.Warnings {
+			if w.Bytes != nil {
+				got[w.Kind+" "+w.Path] = *w.Bytes
+			}
+		}
+		want := map[string]int64{"database-in-writable-layer /data/db": dbFileBytes, "writable-layer-growth /srv/cache": cacheBytes}
+		if len(c.Warnings) != len(want) || got["database-in-writable-layer /data/db"] != dbFileBytes || got["writable-layer-growth /srv/cache"] != cacheBytes {
+			t.Errorf("warnings %+v, want %v", c.Warnings, want)
+		}
+		if len(c.Changes) == 0 {
+			t.Errorf("--files listed no changes")
+		}
+
+		table, stderr, code := layers(t, "inspect", "--files", "--rw-threshold", "1MB", dbFileContainer)
+		if code != 0 || stderr != "" {
+			t.Fatalf("inspect %s: exit %d: %s", dbFileContainer, code, stderr)
+		}
+		for _, s := range []string{"Container: " + dbFileContainer, "Writable layer: " + printed, "- /data/db (1.05MB): MongoDB", "- /srv/cache (2.1MB): ", "/data/db/collection-0.wt"} {
+			if !strings.Contains(table, s) {
+				t.Errorf("table lacks %q:\n%s", s, table)
+			}
+		}
+		t.Logf("docker ps -s: %s\n$ docker layers inspect --files --rw-threshold 1MB %s\n%s", printed, dbFileContainer, table)
+	})
+
+	t.Run("anonymous volume", func(t *testing.T) {
+		v := inspectContainerJSON(t, withVolContainer)
+		c := v.Container
+		sizeRw, printed := engineSizeRw(t, withVolContainer)
+		if c.SizeRw == nil || *c.SizeRw != sizeRw || !humanEqual(printed, *c.SizeRw) {
+			t.Errorf("sizeRw %v, engine %d (docker ps -s: %s)", c.SizeRw, sizeRw, printed)
+		}
+		if len(c.Mounts) != 1 || c.Mounts[0].Type != "volume" || !c.Mounts[0].Anonymous || c.Mounts[0].Destination != volPath {
+			t.Errorf("mounts %+v", c.Mounts)
+		}
+		if len(c.Warnings) != 1 || c.Warnings[0].Kind != "anonymous-volume" || c.Warnings[0].Path != volPath ||
+			c.Warnings[0].Bytes == nil || !strings.Contains(c.Warnings[0].Message, "named volume") {
+			t.Errorf("warnings %+v", c.Warnings)
+		}
+		if c.Changes != nil {
+			t.Errorf("changes without --files: %+v", c.Changes)
+		}
+		table, stderr, code := layers(t, "inspect", withVolContainer)
+		if code != 0 || stderr != "" {
+			t.Fatalf("inspect %s: exit %d: %s", withVolContainer, code, stderr)
+		}
+		if !strings.Contains(table, "(anonymous)") || !strings.Contains(table, "- "+volPath+" (") {
+			t.Errorf("table:\n%s", table)
+		}
+		t.Logf("docker ps -s: %s\n$ docker layers inspect %s\n%s", printed, withVolContainer, table)
+	})
+
+	t.Run("names", func(t *testing.T) {
+		// An image wins over a container of the same name, and stderr says so.
+		docker(t, "tag", BaseImage, "e2e-dbfile:latest")
+		t.Cleanup(func() { docker(t, "rmi", "e2e-dbfile:latest") })
+		stdout, stderr, code := layers(t, "inspect", dbFileContainer)
+		if code != 0 || strings.Contains(stdout, "Container:") || !strings.Contains(stderr, "names both an image and a container") {
+			t.Errorf("ambiguous name: exit %d, stderr %q\n%s", code, stderr, stdout)
+		}
+		_, stderr, code = layers(t, "inspect", "container:no-such-container")
+		if code != 3 || !strings.Contains(stderr, "no such container") || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+			t.Errorf("missing container: exit %d, stderr %q", code, stderr)
+		}
+	})
 }

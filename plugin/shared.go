@@ -23,6 +23,7 @@ type sharedOptions struct {
 	includeDangling bool
 	filters         []string
 	uncompressed    bool
+	containers      bool
 }
 
 func newSharedCommand(dockerCli command.Cli) *cobra.Command {
@@ -59,8 +60,8 @@ The engine's images are read from metadata alone (inspect and history, as
 			switch {
 			case opts.all && len(args) > 0:
 				return usageError(cmd, "--all takes no IMAGE arguments")
-			case !opts.all && (opts.includeDangling || len(opts.filters) > 0):
-				return usageError(cmd, "--include-dangling and --filter need --all")
+			case !opts.all && (opts.includeDangling || len(opts.filters) > 0 || opts.containers):
+				return usageError(cmd, "--include-dangling, --filter and --containers need --all")
 			case !opts.all && len(args) == 0:
 				return usageError(cmd, "requires at least 1 image argument, or --all")
 			}
@@ -78,6 +79,7 @@ The engine's images are read from metadata alone (inspect and history, as
 	flags.BoolVar(&opts.includeDangling, "include-dangling", false, "With --all: untagged images too")
 	flags.StringArrayVarP(&opts.filters, "filter", "f", nil, `With --all: filter images as "docker image ls" does (e.g. reference=app:*)`)
 	flags.BoolVar(&opts.uncompressed, "uncompressed", false, "For docker:// images, download each distinct layer blob once to measure uncompressed sizes (nothing is kept on disk)")
+	flags.BoolVar(&opts.containers, "containers", false, "With --all: also the containers' writable layers (running and stopped), per image and in total")
 	addPlatformFlag(flags, &opts.platform)
 	return cmd
 }
@@ -103,15 +105,31 @@ func runShared(cmd *cobra.Command, dockerCli command.Cli, refs []string, opts sh
 		return imageError(cmd, err)
 	}
 	s := analyze.Share(images)
+	var writable *writableJSON
+	if opts.containers {
+		u, err := readWritable(ctx, srcOpts)
+		if err != nil {
+			return imageError(cmd, err)
+		}
+		writable = newWritableJSON(u)
+	}
 
 	out := dockerCli.Out()
 	switch {
 	case format.json:
-		return writeJSON(out, newSharedJSON(s, opts.matrix))
+		v := newSharedJSON(s, opts.matrix)
+		v.Containers = writable
+		return writeJSON(out, v)
 	case format.tmpl != nil:
-		return format.writeTemplate(out, sharedRows(s, opts))
+		return format.writeTemplate(out, sharedRows(s, opts, writable))
 	}
-	return writeSharedTable(out, s, opts)
+	if err := writeSharedTable(out, s, opts); err != nil {
+		return err
+	}
+	if writable != nil {
+		return writeWritableTable(out, writable, opts.noTrunc)
+	}
+	return nil
 }
 
 // openWorkers bounds how many images are opened at once: an engine answers several
@@ -344,6 +362,8 @@ type sharedJSON struct {
 	// Matrix is there with --matrix: matrix[i][j] is the bytes images[i] and images[j]
 	// share.
 	Matrix [][]int64 `json:"matrix,omitempty"`
+	// Containers is there with --containers: the containers' writable layers.
+	Containers *writableJSON `json:"containers,omitempty"`
 }
 
 type sharedImageJSON struct {
@@ -440,12 +460,17 @@ type SharedImageRow struct {
 	CompressedBytes       int64
 	CompressedSharedBytes int64
 	CompressedUniqueBytes int64
+	// Containers and WritableSize (WritableBytes) are, with --containers, how many
+	// containers run from the image and their writable layers' total.
+	Containers    int
+	WritableSize  string
+	WritableBytes int64
 }
 
-func sharedRows(s analyze.Sharing, opts sharedOptions) []any {
+func sharedRows(s analyze.Sharing, opts sharedOptions, writable *writableJSON) []any {
 	rows := make([]any, len(s.Images))
 	for i, im := range s.Images {
-		rows[i] = SharedImageRow{
+		r := SharedImageRow{
 			Image:                 im.Ref,
 			ID:                    shortID(im.ID, opts.noTrunc),
 			Size:                  humanSize(im.Size),
@@ -461,6 +486,9 @@ func sharedRows(s analyze.Sharing, opts sharedOptions) []any {
 			CompressedSharedBytes: im.CompressedSharedSize,
 			CompressedUniqueBytes: im.CompressedUniqueSize,
 		}
+		r.Containers, r.WritableBytes = writableOf(writable, im.ID)
+		r.WritableSize = humanSize(r.WritableBytes)
+		rows[i] = r
 	}
 	return rows
 }

@@ -311,3 +311,59 @@ func TestInspectContainer(t *testing.T) {
 		}
 	})
 }
+
+// TestSharedContainers checks `shared --all --containers` against the engine: each
+// container's writable layer as `docker inspect --size` reports it, added up per image.
+func TestSharedContainers(t *testing.T) {
+	startContainers(t)
+	stdout, stderr, code := layers(t, "shared", "--all", "--containers", "--format", "json")
+	if code != 0 {
+		t.Fatalf("shared --all --containers: exit %d: %s", code, stderr)
+	}
+	var v struct {
+		Images []struct {
+			Image string `json:"image"`
+			ID    string `json:"id"`
+		} `json:"images"`
+		Containers *struct {
+			Images []struct {
+				ID         string   `json:"id"`
+				Containers []string `json:"containers"`
+				SizeRw     *int64   `json:"sizeRw"`
+			} `json:"images"`
+			SizeRw     *int64 `json:"sizeRw"`
+			Containers int    `json:"containers"`
+		} `json:"containers"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &v); err != nil || v.Containers == nil {
+		t.Fatalf("%v\n%s", err, stdout)
+	}
+
+	want := map[string]int64{}
+	var total int64
+	names := strings.Fields(docker(t, "ps", "-a", "--format", "{{.Names}}"))
+	for _, name := range names {
+		id := strings.TrimSpace(docker(t, "inspect", "--format", "{{.Image}}", name))
+		n, _ := engineSizeRw(t, name)
+		want[id] += n
+		total += n
+	}
+	if v.Containers.Containers != len(names) || v.Containers.SizeRw == nil || *v.Containers.SizeRw != total {
+		t.Errorf("%d containers, %v bytes; the engine has %d, %d bytes", v.Containers.Containers, v.Containers.SizeRw, len(names), total)
+	}
+	for _, im := range v.Containers.Images {
+		if im.SizeRw == nil || *im.SizeRw != want[im.ID] {
+			t.Errorf("image %s (%v): %v bytes, engine %d", im.ID, im.Containers, im.SizeRw, want[im.ID])
+		}
+		delete(want, im.ID)
+	}
+	if len(want) > 0 {
+		t.Errorf("images missing: %v", want)
+	}
+
+	table, stderr, code := layers(t, "shared", "--all", "--containers")
+	if code != 0 || !strings.Contains(table, "Containers' writable layers") || !strings.Contains(table, dbFileContainer) {
+		t.Errorf("table: exit %d, %s\n%s", code, stderr, table)
+	}
+	t.Logf("$ docker layers shared --all --containers\n%s", table)
+}

@@ -115,10 +115,16 @@ func runInspect(cmd *cobra.Command, dockerCli command.Cli, refs []string, opts i
 	case format.tmpl != nil:
 		var rows []any
 		for i, in := range results {
-			rows = append(rows, inspectRows(in, opts)...)
-			if containers[i] != nil {
-				rows = append(rows, writableRow(in, containers[i], opts.noTrunc))
+			imageRows := inspectRows(in, opts)
+			if c := containers[i]; c != nil {
+				for j, r := range imageRows {
+					r := r.(InspectRow)
+					r.Container = c.Name
+					imageRows[j] = r
+				}
+				imageRows = append(imageRows, writableRow(in, c, opts.noTrunc))
 			}
+			rows = append(rows, imageRows...)
 		}
 		return format.writeTemplate(out, rows)
 	}

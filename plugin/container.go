@@ -4,12 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strconv"
-	"strings"
-	"unicode"
+	"slices"
 
 	"github.com/docker/go-units"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/docker-layers/docker-layers/analyze"
 	"github.com/docker-layers/docker-layers/analyze/source"
@@ -92,8 +91,9 @@ func newContainerJSON(r analyze.ContainerReport, files bool) *containerJSON {
 
 // writeContainerTable prints the container part of inspect's table: the writable
 // layer, the mounts, the changes (with --files) and the warnings.
-func writeContainerTable(w io.Writer, c *containerJSON, noTrunc bool) error {
-	fmt.Fprintf(w, "Container: %s (%s, %s), from %s\n", escapeControl(c.Name), shortContainerID(c.ID, noTrunc), c.State, escapeControl(c.Image))
+func writeContainerTable(w io.Writer, c *containerJSON, o renderOpts) error {
+	noTrunc := o.noTrunc
+	fmt.Fprintf(w, "Container: %s (%s, %s), from %s\n", termSafe(c.Name), shortContainerID(c.ID, noTrunc), c.State, termSafe(c.Image))
 	rootfs := ""
 	if c.SizeRootFs != nil {
 		rootfs = fmt.Sprintf(", %s with the image (virtual)", humanSize(*c.SizeRootFs))
@@ -102,7 +102,7 @@ func writeContainerTable(w io.Writer, c *containerJSON, noTrunc bool) error {
 	if len(c.Mounts) == 0 {
 		fmt.Fprintln(w, "Mounts: none: everything the container writes goes to its writable layer")
 	} else {
-		t := &table{header: []string{"TYPE", "NAME", "DESTINATION", "SOURCE"}}
+		t := &table{header: []string{"TYPE", "NAME", "DESTINATION", "SOURCE"}, flex: 3, width: o.width}
 		for _, m := range c.Mounts {
 			name := m.Name
 			if !noTrunc && len(name) > 12 {
@@ -114,7 +114,7 @@ func writeContainerTable(w io.Writer, c *containerJSON, noTrunc bool) error {
 			if !m.ReadWrite {
 				m.Destination += " (ro)"
 			}
-			t.append(m.Type, orDefault(escapeControl(name), "-"), escapeControl(m.Destination), orDefault(escapeControl(m.Source), "-"))
+			t.append(m.Type, orDefault(termSafe(name), "-"), termSafe(m.Destination), orDefault(termSafe(m.Source), "-"))
 		}
 		fmt.Fprintln(w, "Mounts:")
 		if err := t.render(w); err != nil {
@@ -125,10 +125,10 @@ func writeContainerTable(w io.Writer, c *containerJSON, noTrunc bool) error {
 		if len(c.Changes) == 0 {
 			fmt.Fprintln(w, "Changes: none")
 		} else {
-			t := &table{header: []string{"CHANGE", "SIZE", "PATH"}}
+			t := &table{header: []string{"CHANGE", "SIZE", "PATH"}, flex: 2, width: o.width}
 			for _, ch := range c.Changes {
 				size := humanSize(sizeOf(ch.Size))
-				p := escapeControl(ch.Path)
+				p := termSafe(ch.Path)
 				if ch.Dir {
 					size, p = "-", p+"/"
 				}
@@ -153,7 +153,7 @@ func writeContainerTable(w io.Writer, c *containerJSON, noTrunc bool) error {
 		if wn.Unmeasured > 0 {
 			bytes = "at least " + bytes + ", " + plural(wn.Unmeasured, "file") + " not measured"
 		}
-		fmt.Fprintf(w, "- %s (%s): %s\n", escapeControl(wn.Path), bytes, escapeControl(wn.Message))
+		fmt.Fprintf(w, "- %s (%s): %s\n", termSafe(wn.Path), bytes, termSafe(wn.Message))
 	}
 	return nil
 }
@@ -173,52 +173,71 @@ func shortContainerID(id string, noTrunc bool) string {
 	return id[:12]
 }
 
-// escapeControl quotes text from the engine (paths a container wrote, names) that
-// holds control characters, so it cannot move the cursor or recolour a terminal.
-func escapeControl(s string) string {
-	if strings.IndexFunc(s, unicode.IsControl) < 0 {
-		return s
-	}
-	q := strconv.Quote(s)
-	return q[1 : len(q)-1]
+// containerRefHelp is how inspect's help says what a CONTAINER can be.
+const containerRefHelp = `CONTAINER is container:NAME or container:ID, or a bare name or ID that the engine
+has no image by: the container's image as above, plus its writable layer on top (its
+size as "docker ps -s" counts it), its mounts, and warnings where its data is at risk:
+a database's files or a directory over --rw-threshold in the writable layer, an
+anonymous volume, a volume several database containers mount. A name that is both an
+image and a container means the image; stderr says so.`
+
+// containerOptions are inspect's flags for containers.
+type containerOptions struct {
+	files       bool
+	rwThreshold string
 }
 
-// inspectContainer reads a container and its image (by ID, as the engine holds it) and
-// decides the warnings. The image's reference is shown as the container was created
-// from it.
-func inspectContainer(ctx context.Context, name string, opts source.Options, o analyze.ContainerOptions) (analyze.Inspection, analyze.ContainerReport, error) {
-	c, err := opts.Containers()
-	if err != nil {
-		return analyze.Inspection{}, analyze.ContainerReport{}, fmt.Errorf("%s%s: connecting to the Docker engine: %w", source.ContainerPrefix, name, err)
-	}
-	d, err := source.ReadContainer(ctx, c, name, o)
-	if err != nil {
-		return analyze.Inspection{}, analyze.ContainerReport{}, err
-	}
-	in, _, err := inspectImage(ctx, source.TransportDaemon+":"+d.Container.ImageID, opts, false)
-	if err != nil {
-		return analyze.Inspection{}, analyze.ContainerReport{}, err
-	}
-	in.Image = d.Container.Image
-	return in, analyze.InspectContainer(d.Container, in.Config.Volumes, d.Others, d.VolumeSizes, o), nil
+func addContainerFlags(flags *pflag.FlagSet, o *containerOptions) {
+	flags.BoolVar(&o.files, "files", false, "For a container: list the paths its writable layer added, changed and deleted, with their sizes")
+	flags.StringVar(&o.rwThreshold, "rw-threshold", "100MB", "For a container: warn about a directory holding this much of the writable layer outside any volume")
 }
 
-// parseThreshold reads --rw-threshold ("100MB", "1.5GB", bytes).
-func parseThreshold(cmd *cobra.Command, s string) (int64, error) {
-	n, err := units.FromHumanSize(s)
+// analysis checks the flags (a usage error before any I/O) and says what the container
+// analysis is asked.
+func (o containerOptions) analysis(cmd *cobra.Command) (analyze.ContainerOptions, error) {
+	n, err := units.FromHumanSize(o.rwThreshold)
 	if err != nil || n <= 0 {
-		return 0, usageError(cmd, fmt.Sprintf("invalid --rw-threshold %q: want a size such as 100MB", s))
+		return analyze.ContainerOptions{}, usageError(cmd, fmt.Sprintf("invalid --rw-threshold %q: want a size such as 100MB", o.rwThreshold))
 	}
-	return n, nil
+	return analyze.ContainerOptions{GrowthThreshold: n, AllSizes: o.files}, nil
+}
+
+// readContainers reads the references that name containers, and returns the
+// references to load: each container's image by ID in its place. A name that is both an
+// image and a container is the image, and stderr says so.
+func readContainers(ctx context.Context, e *env, refs []string, opts source.Options, o analyze.ContainerOptions) ([]*source.ContainerData, []string, error) {
+	out := make([]*source.ContainerData, len(refs))
+	load := slices.Clone(refs)
+	for i, ref := range refs {
+		res, err := source.ResolveContainer(ctx, ref, opts)
+		if err != nil {
+			return nil, nil, err
+		}
+		if res.Note != "" {
+			fmt.Fprintln(e.dockerCli.Err(), termSafe(res.Note))
+		}
+		if res.Container == "" {
+			continue
+		}
+		c, err := opts.Containers()
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s%s: connecting to the Docker engine: %w", source.ContainerPrefix, res.Container, err)
+		}
+		if out[i], err = source.ReadContainer(ctx, c, res.Container, o); err != nil {
+			return nil, nil, err
+		}
+		load[i] = source.TransportDaemon + ":" + out[i].Container.ImageID
+	}
+	return out, load, nil
 }
 
 // writableRow is the container's writable layer as a --format template row, on top of
 // its image's rows.
-func writableRow(in analyze.Inspection, c *containerJSON, noTrunc bool) InspectRow {
-	return InspectRow{
-		Image: in.Image, ID: shortID(in.ID, noTrunc), Container: c.Name, Index: "rw",
-		Size: humanSize(sizeOf(c.SizeRw)), CompressedSize: "?", Share: "-",
-		Bytes: sizeOf(c.SizeRw), CompressedBytes: analyze.Unknown,
-		Instruction: "(writable layer of container " + c.Name + ")",
-	}
+func writableRow(base InspectRow, c *containerJSON) InspectRow {
+	r := base
+	r.Index = "rw"
+	r.Size, r.Bytes = jsonSize(c.SizeRw), jsonBytes(c.SizeRw)
+	r.CompressedSize, r.CompressedBytes, r.Share = "?", analyze.Unknown, "-"
+	r.Instruction = "(writable layer of container " + c.Name + ")"
+	return r
 }

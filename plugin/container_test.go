@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/cli/cli/command"
@@ -205,7 +206,7 @@ func runCLIEngine(t *testing.T, args ...string) (stdout, stderr string, code int
 	if err := dockerCli.Initialize(flags.NewClientOptions()); err != nil {
 		t.Fatal(err)
 	}
-	root := newRootCommand(dockerCli, "docker-layers")
+	root := newRootCommand(&env{dockerCli: dockerCli, now: func() time.Time { return testNow }}, "docker-layers")
 	root.SetArgs(args)
 	root.SetOut(&out)
 	root.SetErr(&errOut)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/docker-layers/docker-layers/analyze"
 	"github.com/docker-layers/docker-layers/analyze/source"
@@ -51,38 +52,36 @@ func readWritable(ctx context.Context, opts source.Options) (analyze.WritableUsa
 	return analyze.WritableLayers(cs), nil
 }
 
+// writeSharedTables is shared's table, then the containers' part with --containers.
+func writeSharedTables(w io.Writer, v sharedJSON, o renderOpts) error {
+	if err := writeSharedTable(w, v, o); err != nil || v.Containers == nil {
+		return err
+	}
+	return writeWritableTable(w, v.Containers, o)
+}
+
 // writeWritableTable prints the containers' part of shared's table.
-func writeWritableTable(w io.Writer, v *writableJSON, noTrunc bool) error {
+func writeWritableTable(w io.Writer, v *writableJSON, o renderOpts) error {
+	noTrunc := o.noTrunc
 	fmt.Fprintln(w)
 	if v.Containers == 0 {
 		fmt.Fprintln(w, "Containers' writable layers: no containers")
 		return nil
 	}
 	fmt.Fprintln(w, "Containers' writable layers (uncompressed, as docker ps -s counts them), per image:")
-	t := &table{header: []string{"IMAGE", "ID", "CONTAINERS", "WRITABLE"}}
+	t := &table{header: []string{"IMAGE", "ID", "CONTAINERS", "WRITABLE"}, flex: 2, width: o.width}
 	for _, im := range v.Images {
-		names := escapeControl(joinNames(im.Containers))
+		names := termSafe(strings.Join(im.Containers, ", "))
 		if !noTrunc {
 			names = ellipsis(names, 50)
 		}
-		t.append(escapeControl(im.Image), shortID(im.ID, noTrunc), names, humanSize(sizeOf(im.SizeRw)))
+		t.append(termSafe(im.Image), shortID(im.ID, noTrunc), names, humanSize(sizeOf(im.SizeRw)))
 	}
 	if err := t.render(w); err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "Writable layers: %s in %s\n", humanSize(sizeOf(v.SizeRw)), plural(v.Containers, "container"))
 	return nil
-}
-
-func joinNames(names []string) string {
-	out := ""
-	for i, n := range names {
-		if i > 0 {
-			out += ", "
-		}
-		out += n
-	}
-	return out
 }
 
 // writableOf finds an image's containers for its template row.

@@ -297,6 +297,22 @@ func TestInspectContainer(t *testing.T) {
 		t.Logf("docker ps -s: %s\n$ docker layers inspect %s\n%s", printed, withVolContainer, table)
 	})
 
+	t.Run("shared database volume", func(t *testing.T) {
+		// The tutorial's advice: one volume per database container. Two containers
+		// mounting one named volume at MongoDB's data directory break it.
+		for _, name := range []string{"e2e-mongo-a", "e2e-mongo-b"} {
+			docker(t, "create", "--name", name, "--network", "none", "-v", "e2e_mongo_data:/data/db", BaseImage, "true")
+		}
+		v := inspectContainerJSON(t, "container:e2e-mongo-a")
+		ws := v.Container.Warnings
+		if len(ws) != 1 || ws[0].Kind != "shared-database-volume" || ws[0].Path != "/data/db" || ws[0].Bytes == nil || !strings.Contains(ws[0].Message, "e2e-mongo-b") {
+			t.Errorf("warnings %+v", ws)
+		}
+		if m := v.Container.Mounts; len(m) != 1 || m[0].Name != "e2e_mongo_data" || m[0].Anonymous {
+			t.Errorf("mounts %+v", m)
+		}
+	})
+
 	t.Run("names", func(t *testing.T) {
 		// An image wins over a container of the same name, and stderr says so.
 		docker(t, "tag", BaseImage, "e2e-dbfile:latest")

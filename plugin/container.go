@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 
+	"github.com/docker/cli/cli/command/completion"
 	"github.com/docker/go-units"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -240,4 +242,25 @@ func writableRow(base InspectRow, c *containerJSON) InspectRow {
 	r.CompressedSize, r.CompressedBytes, r.Share = "?", analyze.Unknown, "-"
 	r.Instruction = "(writable layer of container " + c.Name + ")"
 	return r
+}
+
+// completeImagesOrContainers completes inspect's arguments: what completeImages offers
+// and container:, then after container: the engine's containers, stopped ones too.
+func completeImagesOrContainers(e *env) cobra.CompletionFunc {
+	images := completeImages(e)
+	containers := completion.ContainerNames(e.dockerCli, true)
+	return func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		if name, ok := strings.CutPrefix(toComplete, source.ContainerPrefix); ok {
+			names, dir := containers(cmd, args, name)
+			for i, n := range names {
+				names[i] = source.ContainerPrefix + n
+			}
+			return names, dir
+		}
+		refs, dir := images(cmd, args, toComplete)
+		if dir&cobra.ShellCompDirectiveNoSpace == 0 {
+			return refs, dir
+		}
+		return append(refs, source.ContainerPrefix), dir
+	}
 }

@@ -297,3 +297,16 @@ func TestInspectContainerNames(t *testing.T) {
 		}
 	}
 }
+
+func TestInspectCompletesContainers(t *testing.T) {
+	out, _, _ := runCLIEngine(t, "__complete", "inspect", "")
+	if !strings.Contains(out, "\ncontainer:\n") || !strings.Contains(out, "e2e/busybox:latest") {
+		t.Errorf("images and container: not offered: %q", out)
+	}
+	out, _, _ = runCLIEngine(t, "__complete", "inspect", "container:")
+	for _, want := range []string{"container:e2e-dbfile", "container:e2e-withvol", "container:e2e-idle"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no %q offered: %q", want, out)
+		}
+	}
+}

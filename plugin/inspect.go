@@ -33,7 +33,7 @@ instruction that made it. Metadata-only steps (ENV, CMD, ...) appear between the
 
 ` + imageRefHelp + "\n\n" + containerRefHelp,
 		Args:              minArgs(1),
-		ValidArgsFunction: completeImages(e),
+		ValidArgsFunction: completeImagesOrContainers(e),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runInspect(cmd, e, args, opts)
 		},

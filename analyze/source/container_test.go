@@ -342,3 +342,29 @@ func TestResolveContainer(t *testing.T) {
 		t.Errorf("container: without an engine: %v", err)
 	}
 }
+
+// cancelOnStat cancels the read at the first stat, as Ctrl-C would.
+type cancelOnStat struct {
+	*fakeContainers
+	cancel context.CancelFunc
+}
+
+func (c cancelOnStat) ContainerStatPath(ctx context.Context, _ string, _ client.ContainerStatPathOptions) (client.ContainerStatPathResult, error) {
+	c.cancel()
+	<-ctx.Done()
+	return client.ContainerStatPathResult{}, ctx.Err()
+}
+
+func TestReadContainerCancelled(t *testing.T) {
+	f := twoContainers()
+	for i := range 5000 {
+		p := "/srv/file" + strconv.Itoa(i)
+		f.changes["aaaa1111"] = append(f.changes["aaaa1111"], container.FilesystemChange{Kind: container.ChangeAdd, Path: p})
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	_, err := ReadContainer(ctx, cancelOnStat{f, cancel}, "dbfile", analyze.ContainerOptions{AllSizes: true})
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled while measuring: %v", err)
+	}
+}

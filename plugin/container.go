@@ -93,8 +93,14 @@ func newContainerJSON(r analyze.ContainerReport, files bool) *containerJSON {
 
 // writeContainerTable prints the container part of inspect's table: the writable
 // layer, the mounts, the changes (with --files) and the warnings.
-func writeContainerTable(w io.Writer, c *containerJSON, o renderOpts) error {
+func writeContainerTable(w io.Writer, c *containerJSON, o inspectRender) error {
 	noTrunc := o.noTrunc
+	humanSize := func(n int64) string {
+		if !o.human && n >= 0 {
+			return fmt.Sprint(n)
+		}
+		return humanSize(n)
+	}
 	fmt.Fprintf(w, "Container: %s (%s, %s), from %s\n", termSafe(c.Name), shortContainerID(c.ID, noTrunc), c.State, termSafe(c.Image))
 	rootfs := ""
 	if c.SizeRootFs != nil {

@@ -222,6 +222,7 @@ func TestInspectContainerGolden(t *testing.T) {
 	}{
 		{"inspect-container-dbfile", []string{"inspect", "--files", "--rw-threshold", "1MB", "e2e-dbfile"}},
 		{"inspect-container-withvol", []string{"inspect", "container:e2e-withvol"}},
+		{"inspect-container-bytes", []string{"inspect", "--human=false", "--files", "--rw-threshold", "1MB", "e2e-dbfile"}},
 		{"inspect-container-json", []string{"inspect", "--format", "json", "--files", "--rw-threshold", "1MB", "container:e2e-dbfile", "e2e-withvol"}},
 		{"inspect-container-template", []string{"inspect", "--format", "table {{.Container}}\\t{{.Index}}\\t{{.Size}}\\t{{.Instruction}}", "b8ff5833"}},
 		{"shared-containers", []string{"shared", "--all", "--containers"}},

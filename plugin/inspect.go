@@ -209,7 +209,7 @@ func writeInspectTables(w io.Writer, images []inspectJSON, o inspectRender) erro
 			return err
 		}
 		if in.Container != nil {
-			if err := writeContainerTable(w, in.Container, o.renderOpts); err != nil {
+			if err := writeContainerTable(w, in.Container, o); err != nil {
 				return err
 			}
 		}

@@ -2,11 +2,13 @@ package source
 
 import (
 	"context"
+	"errors"
 	"io"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -54,7 +56,7 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		last := !retryable || attempt+1 >= t.attempts || req.Context().Err() != nil
 		if err != nil {
 			cancel()
-			if last {
+			if last || !retryableError(err, req.Context()) {
 				return nil, err
 			}
 			if werr := t.wait(req.Context(), backoff(attempt)); werr != nil {
@@ -78,6 +80,20 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel}
 		return resp, nil
 	}
+}
+
+// retryableError is true for a dropped connection or an attempt that ran out of time,
+// which the next attempt may not meet; a refused connection, a TLS or DNS failure will
+// only repeat (and ggcr tries HTTPS first on plain-HTTP registries).
+func retryableError(err error, parent context.Context) bool {
+	switch {
+	case parent.Err() != nil:
+		return false
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF),
+		errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
+		return true
+	}
+	return false
 }
 
 func retryStatus(code int) bool {

@@ -137,6 +137,9 @@ type walker struct {
 	counter  *countingTransport
 	platform *v1.Platform
 	explicit bool // the platform was asked for
+	// engine is the engine's platform, the default for indexes, asked once.
+	engine     *v1.Platform
+	engineOnce sync.Once
 
 	headHits, headMisses atomic.Int64 // tags whose HEAD found the manifest in the cache, or not
 }
@@ -330,9 +333,6 @@ func newWalker(ctx context.Context, opts WalkOptions) (*walker, error) {
 	}
 	w := &walker{opts: opts, reg: reg, nameOpts: nopts, ns: strings.Trim(ns, "/"), puller: puller, rt: rt, counter: counter}
 	w.platform, w.explicit = opts.Platform, opts.Platform != nil
-	if w.platform == nil {
-		w.platform = enginePlatform(ctx, Options{Daemon: opts.Daemon})
-	}
 	return w, nil
 }
 
@@ -566,7 +566,7 @@ func (w *walker) resolve(ctx context.Context, repo name.Repository, tag string) 
 		if err != nil {
 			return nil, fmt.Errorf("%s: malformed index %s: %w", where, mdigest, err)
 		}
-		d, err := w.pick(im, where)
+		d, err := w.pick(ctx, im, where)
 		if err != nil {
 			return nil, err
 		}
@@ -709,9 +709,16 @@ func (w *walker) blob(ctx context.Context, repo name.Repository, d v1.Hash, size
 
 // pick chooses the manifest of an index as openRegistry does: the asked platform, else
 // the engine's (as a default, not a demand), else linux/amd64 or the only one.
-func (w *walker) pick(im *v1.IndexManifest, where string) (v1.Descriptor, error) {
-	d, err := pickPlatform(im, w.platform, where)
-	if err != nil && !w.explicit && w.platform != nil {
+func (w *walker) pick(ctx context.Context, im *v1.IndexManifest, where string) (v1.Descriptor, error) {
+	platform := w.platform
+	if !w.explicit {
+		// Asked once, at the first index: a walk of single-platform tags never
+		// touches the engine.
+		w.engineOnce.Do(func() { w.engine = enginePlatform(ctx, Options{Daemon: w.opts.Daemon}) })
+		platform = w.engine
+	}
+	d, err := pickPlatform(im, platform, where)
+	if err != nil && !w.explicit && platform != nil {
 		d, err = pickPlatform(im, nil, where)
 	}
 	return d, err

@@ -319,7 +319,7 @@ func newWalker(ctx context.Context, opts WalkOptions) (*walker, error) {
 		rt.wait = opts.wait
 	}
 	puller, err := remote.NewPuller(
-		remote.WithTransport(rt),
+		remote.WithTransport(newPingCache(rt)),
 		remote.WithAuthFromKeychain(authn.NewMultiKeychain(cliConfigKeychain{}, authn.DefaultKeychain)),
 		remote.WithUserAgent("docker-layers"),
 		remote.WithJobs(opts.Jobs),

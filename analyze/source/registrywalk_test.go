@@ -210,6 +210,7 @@ func TestWalkRegistryPaginates(t *testing.T) {
 		}
 	}
 	reg.push(t, "other/tool:1", appImage(t, "base", "tool"))
+	reg.reset()
 
 	res := walk(t, WalkOptions{Registry: reg.host + "/team", Jobs: 3})
 	if res.err != nil {
@@ -231,6 +232,17 @@ func TestWalkRegistryPaginates(t *testing.T) {
 	}
 	if n := reg.count("GET", "/blobs/"); n != 15 {
 		t.Errorf("%d blob GETs, want 15 (configs only, never a layer)", n)
+	}
+	// The registry's version check is asked once, not per repository (at most once per
+	// worker when they start together).
+	pings := 0
+	for _, q := range reg.log() {
+		if q == "GET /v2/" {
+			pings++
+		}
+	}
+	if pings > 4 {
+		t.Errorf("%d pings for 5 repositories and 3 workers, want at most 4", pings)
 	}
 }
 

@@ -105,7 +105,7 @@ func (t *RegistryTally) Add(img Image, b ImageBlobs) ImageTally {
 		newBlob(id, b.ConfigSize)
 		t.refBlobs += max(b.ConfigSize, 0)
 	}
-	var instr []Step
+	var instr []string
 	for k, c := range ChainIDs(img.DiffIDs()) {
 		l := img.Layers[k]
 		if l.CompressedSize >= 0 {
@@ -119,11 +119,9 @@ func (t *RegistryTally) Add(img Image, b ImageBlobs) ImageTally {
 		if e == nil {
 			e = &tallyLayer{chainID: c, diffID: l.DiffID, digest: l.Digest, index: k, csize: l.CompressedSize, firstRef: img.Ref}
 			if instr == nil {
-				instr = layerInstructions(img)
+				instr = layerSteps(img)
 			}
-			if instr != nil {
-				e.instruction = instr[k].Instruction
-			}
+			e.instruction = instr[k]
 			t.layers[c] = e
 			t.order = append(t.order, e)
 		}
@@ -181,8 +179,12 @@ type RegistryLayer struct {
 func (t *RegistryTally) Summary(top int) RegistrySharing {
 	s := RegistrySharing{Refs: t.refs, Images: len(t.images), Layers: len(t.layers)}
 	var disk int64
+	unknown := t.unknown
 	for _, e := range t.order {
-		disk = addSize(disk, e.csize)
+		if e.csize == Unknown {
+			unknown = true
+		}
+		disk += max(e.csize, 0)
 		if e.images > 1 {
 			s.SharedLayers = append(s.SharedLayers, RegistryLayer{
 				ChainID: e.chainID, DiffID: e.diffID, Digest: e.digest, Index: e.index,
@@ -211,11 +213,27 @@ func (t *RegistryTally) Summary(top int) RegistrySharing {
 	}
 	s.DedupSavedSize = t.refBlobs - s.StoredLayerSize - configs
 	s.CompressedTotalSize, s.CompressedDiskSize = t.total, disk
-	s.CompressedSavedSize = subSize(t.total, disk)
-	if t.unknown {
+	s.CompressedSavedSize = t.total - disk
+	if unknown {
 		s.CompressedTotalSize, s.CompressedDiskSize, s.CompressedSavedSize = Unknown, Unknown, Unknown
 	}
 	return s
+}
+
+// layerSteps is the instruction that made each layer, empty for all when the history
+// does not match the layers (Steps says why).
+func layerSteps(img Image) []string {
+	out := make([]string, len(img.Layers))
+	steps, ok, _ := Steps(img.Config, len(img.Layers))
+	if !ok {
+		return out
+	}
+	for _, st := range steps {
+		if st.Layer >= 0 && st.Layer < len(out) {
+			out[st.Layer] = st.Instruction
+		}
+	}
+	return out
 }
 
 func mulSize(a, n int64) int64 {

@@ -2,7 +2,6 @@ package plugin
 
 import (
 	"encoding/json"
-	"fmt"
 	"strings"
 	"testing"
 
@@ -117,5 +116,4 @@ func TestSharedRegistryUsage(t *testing.T) {
 			t.Errorf("%v: exit %d (%s), want %d", args, code, errOut, ExitUsage)
 		}
 	}
-	_ = fmt.Sprint()
 }

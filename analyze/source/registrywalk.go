@@ -723,3 +723,17 @@ func (w *walker) pick(ctx context.Context, im *v1.IndexManifest, where string) (
 	}
 	return d, err
 }
+
+// SourceImage is the walked image as a source image, for commands that take images
+// from the load step (such as `check`, which applies its rules image by image as the
+// walk reads them). It carries metadata only: reading its layers' contents is refused,
+// since a walk never downloads a layer blob.
+func (img WalkedImage) SourceImage() *Image {
+	out := &Image{Image: img.Image, Transport: TransportRegistry, LayersCompressed: true, Remote: true}
+	for _, l := range img.Layers {
+		if l.CompressedSize == analyze.Unknown {
+			out.LayersCompressed = false
+		}
+	}
+	return out
+}

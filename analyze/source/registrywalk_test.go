@@ -496,3 +496,16 @@ func TestWalkRegistryStopsOnCancel(t *testing.T) {
 		t.Errorf("err %v after %d images; want context.Canceled soon after the third", err, n)
 	}
 }
+
+func TestWalkedImageAsSourceImage(t *testing.T) {
+	reg := newWalkRegistry(t, 100)
+	reg.push(t, "app:v1", appImage(t, "base", "x"))
+	res := walk(t, WalkOptions{Registry: reg.host})
+	img := res.images[reg.host+"/app:v1"].SourceImage()
+	if img.Transport != TransportRegistry || !img.Remote || !img.LayersCompressed || img.CompressedSize() <= 0 || img.Size() != analyze.Unknown {
+		t.Errorf("%+v", img)
+	}
+	if err := img.ScanLayers(context.Background(), []int{0}, false, func(int, LayerScan) error { return nil }); err == nil {
+		t.Error("a walked image read a layer")
+	}
+}

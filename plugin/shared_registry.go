@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/docker/cli/cli"
+	"github.com/docker/go-units"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -26,6 +27,8 @@ type registryOptions struct {
 	jobs     int
 	timeout  time.Duration
 	noCache  bool
+	// cacheSize is the cache's cap, as --cache-size reads it ("2GB"); empty for the default.
+	cacheSize string
 }
 
 func addRegistryFlags(flags *pflag.FlagSet, o *registryOptions) {
@@ -36,12 +39,13 @@ func addRegistryFlags(flags *pflag.FlagSet, o *registryOptions) {
 	flags.IntVar(&o.jobs, "jobs", source.DefaultWalkJobs, "With --registry: tags read at once")
 	flags.DurationVar(&o.timeout, "timeout", source.DefaultWalkTimeout, "With --registry: time limit of each request to the registry")
 	flags.BoolVar(&o.noCache, "no-cache", false, "With --registry: neither read nor fill the metadata cache ($XDG_CACHE_HOME/docker-layers)")
+	flags.StringVar(&o.cacheSize, "cache-size", "512MB", "With --registry: the metadata cache's cap; least recently used entries go first (about 10kB per tag)")
 }
 
 // check says which flags need --registry, or clash with it.
 func (o registryOptions) check(cmd *cobra.Command, args []string, all bool) error {
 	if o.registry == "" {
-		for _, f := range []string{"repo", "tags", "latest", "jobs", "timeout", "no-cache"} {
+		for _, f := range []string{"repo", "tags", "latest", "jobs", "timeout", "no-cache", "cache-size"} {
 			if cmd.Flags().Changed(f) {
 				return usageError(cmd, "--"+f+" needs --registry")
 			}
@@ -60,6 +64,9 @@ func (o registryOptions) check(cmd *cobra.Command, args []string, all bool) erro
 	case o.timeout <= 0:
 		return usageError(cmd, "--timeout must be positive")
 	}
+	if n, err := units.FromHumanSize(o.cacheSize); err != nil || n < 1<<20 {
+		return usageError(cmd, fmt.Sprintf("invalid --cache-size %q: want a size of at least 1MB, such as 2GB", o.cacheSize))
+	}
 	return nil
 }
 
@@ -74,7 +81,8 @@ func (o registryOptions) walkOptions(srcOpts source.Options) (source.WalkOptions
 		if err != nil {
 			return w, err
 		}
-		if w.Cache, err = source.OpenCache(dir, 0); err != nil {
+		size, _ := units.FromHumanSize(o.cacheSize) // checked with the flags
+		if w.Cache, err = source.OpenCache(dir, size); err != nil {
 			return w, err
 		}
 	}

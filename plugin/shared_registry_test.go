@@ -111,6 +111,8 @@ func TestSharedRegistryUsage(t *testing.T) {
 		{"shared", "--registry", "h", "--latest", "0"},
 		{"shared", "img", "--format", "jsonl"},
 		{"shared", "--registry", "h", "--uncompressed"},
+		{"shared", "--registry", "h", "--cache-size", "lots"},
+		{"shared", "--cache-size", "1GB", "img"},
 	} {
 		if _, errOut, code := runCLI(t, args...); code != ExitUsage {
 			t.Errorf("%v: exit %d (%s), want %d", args, code, errOut, ExitUsage)

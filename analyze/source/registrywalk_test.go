@@ -42,7 +42,7 @@ type walkRegistry struct {
 	calls    map[string]int
 }
 
-func newWalkRegistry(t *testing.T, page int) *walkRegistry {
+func newWalkRegistry(t testing.TB, page int) *walkRegistry {
 	t.Helper()
 	r := &walkRegistry{page: page, override: map[string]func(http.ResponseWriter, int) bool{}, calls: map[string]int{}}
 	inner := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
@@ -141,7 +141,7 @@ func (r *walkRegistry) count(method, contains string) int {
 	return n
 }
 
-func (r *walkRegistry) push(t *testing.T, repoTag string, img v1.Image) {
+func (r *walkRegistry) push(t testing.TB, repoTag string, img v1.Image) {
 	t.Helper()
 	ref, err := name.ParseReference(r.host+"/"+repoTag, name.Insecure)
 	if err != nil {

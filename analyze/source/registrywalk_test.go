@@ -509,3 +509,38 @@ func TestWalkedImageAsSourceImage(t *testing.T) {
 		t.Error("a walked image read a layer")
 	}
 }
+
+// An interrupted walk keeps what it cached: the rerun fetches only the rest.
+func TestWalkRegistryResumesFromTheCache(t *testing.T) {
+	reg := newWalkRegistry(t, 100)
+	for i := range 12 {
+		reg.push(t, fmt.Sprintf("app%02d:v1", i), appImage(t, "base", strconv.Itoa(i)))
+	}
+	cache, err := OpenCache(t.TempDir(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	read := 0
+	_, err = WalkRegistry(ctx, WalkOptions{Registry: reg.host, Cache: cache, Jobs: 1, Image: func(WalkedImage) error {
+		if read++; read == 5 {
+			cancel()
+		}
+		return nil
+	}})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err %v, want context.Canceled", err)
+	}
+	reg.reset()
+	res := walk(t, WalkOptions{Registry: reg.host, Cache: cache})
+	cached := 0
+	for _, img := range res.images {
+		if img.Cached {
+			cached++
+		}
+	}
+	if res.err != nil || len(res.images) != 12 || cached < 5 || reg.count("GET", "/blobs/") > 12-5 {
+		t.Errorf("rerun: err %v, %d images, %d from the cache, %d config GETs; want the 5+ read before the interruption from the cache",
+			res.err, len(res.images), cached, reg.count("GET", "/blobs/"))
+	}
+}

@@ -3,10 +3,12 @@ package source
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -136,4 +138,55 @@ func (b *cancelBody) Close() error {
 	err := b.ReadCloser.Close()
 	b.cancel()
 	return err
+}
+
+// Caps on what one response of a walk may hold: a walk reads metadata only, and a
+// registry is untrusted input, so no answer can make it hold more than this.
+const (
+	listLimit = 16 << 20 // a catalog or tag list page
+)
+
+// capTransport fails a response body that grows past its cap: manifests at
+// manifestLimit, blobs (configs: a walk never reads a layer) at configLimit, lists at
+// listLimit.
+type capTransport struct{ base http.RoundTripper }
+
+func (t capTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.base.RoundTrip(req)
+	if err != nil || resp.Body == nil {
+		return resp, err
+	}
+	limit := int64(listLimit)
+	switch p := req.URL.Path; {
+	case strings.Contains(p, "/manifests/"):
+		limit = manifestLimit
+	case strings.Contains(p, "/blobs/"):
+		limit = configLimit
+	}
+	resp.Body = &capBody{ReadCloser: resp.Body, left: limit, limit: limit, what: req.Method + " " + req.URL.Path}
+	return resp, nil
+}
+
+type capBody struct {
+	io.ReadCloser
+	left, limit int64
+	what        string
+}
+
+func (b *capBody) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		// One byte more tells a body of exactly the cap from a longer one.
+		var one [1]byte
+		n, err := b.ReadCloser.Read(one[:])
+		if n > 0 {
+			return 0, fmt.Errorf("%s: the answer is larger than %d bytes: not metadata", b.what, b.limit)
+		}
+		return 0, err
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.ReadCloser.Read(p)
+	b.left -= int64(n)
+	return n, err
 }

@@ -313,7 +313,7 @@ func newWalker(ctx context.Context, opts WalkOptions) (*walker, error) {
 		t.MaxIdleConnsPerHost = max(2*opts.Jobs, 16)
 		base = t
 	}
-	counter := &countingTransport{base: base}
+	counter := &countingTransport{base: capTransport{base: base}}
 	rt := newRetryTransport(counter, opts.Timeout)
 	if opts.wait != nil {
 		rt.wait = opts.wait

@@ -544,3 +544,39 @@ func TestWalkRegistryResumesFromTheCache(t *testing.T) {
 			res.err, len(res.images), cached, reg.count("GET", "/blobs/"))
 	}
 }
+
+// A registry that answers without end is cut off at the cap, and only that repository
+// or tag is skipped.
+func TestWalkRegistryCapsAnswers(t *testing.T) {
+	reg := newWalkRegistry(t, 100)
+	reg.push(t, "flood/list:v1", appImage(t, "base", "a"))
+	reg.push(t, "flood/manifest:v1", appImage(t, "base", "b"))
+	reg.push(t, "fine/app:v1", appImage(t, "base", "c"))
+	flood := func(w http.ResponseWriter, prefix string) {
+		w.Write([]byte(prefix))
+		chunk := []byte(strings.Repeat(`"x",`, 1<<14))
+		for range (listLimit / len(chunk)) + 2 {
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+		}
+	}
+	reg.answer("GET", "/v2/flood/list/tags/list", func(w http.ResponseWriter, _ int) bool {
+		flood(w, `{"name":"flood/list","tags":[`)
+		return true
+	})
+	reg.answer("GET", "/v2/flood/manifest/manifests/v1", func(w http.ResponseWriter, _ int) bool {
+		w.Header().Set("Content-Type", string(types.OCIManifestSchema1))
+		flood(w, `{"schemaVersion":2,"layers":[`)
+		return true
+	})
+	res := walk(t, WalkOptions{Registry: reg.host})
+	if len(res.images) != 1 || len(res.skipped) != 2 {
+		t.Fatalf("%d images, skipped %v; want fine/app only", len(res.images), res.skipped)
+	}
+	for _, e := range res.skipped {
+		if !strings.Contains(e.Error(), "larger than") {
+			t.Errorf("%s: %v", e.Repo, e)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/docker/cli/cli"
@@ -32,6 +33,9 @@ type registryOptions struct {
 }
 
 func addRegistryFlags(flags *pflag.FlagSet, o *registryOptions) {
+	if f := flags.Lookup("format"); f != nil {
+		f.Usage = strings.Replace(f.Usage, `"json",`, `"json", "jsonl" (with --registry: an object per image as it is read),`, 1)
+	}
 	flags.StringVar(&o.registry, "registry", "", "Every image in a registry: HOST[:PORT][/NAMESPACE] (manifests and configs only, never layer blobs)")
 	flags.StringVar(&o.repo, "repo", "", `With --registry: only repositories matching this pattern ("team/*"); without wildcards, just that repository (no catalog needed)`)
 	flags.StringVar(&o.tags, "tags", "", `With --registry: only tags matching this pattern ("v1.*")`)

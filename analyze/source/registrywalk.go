@@ -182,9 +182,27 @@ func WalkRegistry(ctx context.Context, opts WalkOptions) (stats WalkStats, err e
 	}
 	stats.Repos = len(repos)
 
-	parent := ctx
-	ctx, cancel := context.WithCancel(ctx)
+	walkCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	stopErr := w.collect(w.start(walkCtx, repos), cancel, &stats)
+	if opts.Cache != nil {
+		// Eviction is best effort: a failure costs disk, not results.
+		_, _ = opts.Cache.Prune()
+	}
+	switch {
+	case stopErr != nil:
+		return stats, stopErr
+	case ctx.Err() != nil:
+		return stats, ctxErr(ctx.Err())
+	case stats.Skipped > 0:
+		return stats, fmt.Errorf("%s: %d %s: %w", w.where(), stats.Skipped, pluralWord(stats.Skipped, "repository or tag", "repositories or tags"), ErrWalkIncomplete)
+	}
+	return stats, nil
+}
+
+// start runs the walk's workers: Jobs listers read tag lists and queue the kept tags,
+// Jobs resolvers read them; results closes when all are done.
+func (w *walker) start(ctx context.Context, repos []string) <-chan walkResult {
 	results := make(chan walkResult, w.opts.Jobs*2)
 	tags := make(chan tagJob, w.opts.Jobs*4)
 	repoCh := make(chan string)
@@ -209,8 +227,14 @@ func WalkRegistry(ctx context.Context, opts WalkOptions) (stats WalkStats, err e
 		resolvers.Wait()
 		close(results)
 	}()
+	return results
+}
 
-	prog := WalkProgress{Repos: len(repos)}
+// collect hands the results to the caller's callbacks, one at a time, and reports
+// progress; it returns the error of opts.Image, after which it only drains.
+func (w *walker) collect(results <-chan walkResult, cancel context.CancelFunc, stats *WalkStats) error {
+	opts := w.opts
+	prog := WalkProgress{Repos: stats.Repos}
 	var tick <-chan time.Time
 	if opts.Progress != nil {
 		t := time.NewTicker(250 * time.Millisecond)
@@ -218,37 +242,38 @@ func WalkRegistry(ctx context.Context, opts WalkOptions) (stats WalkStats, err e
 		tick = t.C
 	}
 	var stopErr error
-	for done := false; !done; {
+	for {
+		var r walkResult
+		var ok bool
 		select {
 		case <-tick:
 			opts.Progress(prog)
-		case r, ok := <-results:
-			if !ok {
-				done = true
-				break
-			}
-			switch {
-			case r.listed >= 0:
-				prog.ReposListed++
-				prog.Tags += r.listed
-				stats.Tags += r.listed
-			case r.err != nil:
-				prog.Errors++
-				stats.Skipped++
-				if r.err.Tag != "" {
-					prog.TagsDone++
-				}
-				if opts.Skipped != nil && stopErr == nil {
-					opts.Skipped(*r.err)
-				}
-			case r.img != nil:
+			continue
+		case r, ok = <-results:
+		}
+		if !ok {
+			break
+		}
+		switch {
+		case r.listed >= 0:
+			prog.ReposListed++
+			prog.Tags += r.listed
+			stats.Tags += r.listed
+		case r.err != nil:
+			prog.Errors++
+			stats.Skipped++
+			if r.err.Tag != "" {
 				prog.TagsDone++
-				stats.Images++
-				if opts.Image != nil && stopErr == nil {
-					if err := opts.Image(*r.img); err != nil {
-						stopErr = err
-						cancel()
-					}
+			}
+			if opts.Skipped != nil && stopErr == nil {
+				opts.Skipped(*r.err)
+			}
+		case r.img != nil:
+			prog.TagsDone++
+			stats.Images++
+			if opts.Image != nil && stopErr == nil {
+				if stopErr = opts.Image(*r.img); stopErr != nil {
+					cancel()
 				}
 			}
 		}
@@ -257,19 +282,7 @@ func WalkRegistry(ctx context.Context, opts WalkOptions) (stats WalkStats, err e
 		prog.Done = true
 		opts.Progress(prog)
 	}
-	if opts.Cache != nil {
-		// Eviction is best effort: a failure costs disk, not results.
-		_, _ = opts.Cache.Prune()
-	}
-	switch {
-	case stopErr != nil:
-		return stats, stopErr
-	case parent.Err() != nil:
-		return stats, ctxErr(parent.Err())
-	case stats.Skipped > 0:
-		return stats, fmt.Errorf("%s: %d %s: %w", w.where(), stats.Skipped, pluralWord(stats.Skipped, "repository or tag", "repositories or tags"), ErrWalkIncomplete)
-	}
-	return stats, nil
+	return stopErr
 }
 
 func pluralWord(n int, one, many string) string {

@@ -562,47 +562,21 @@ func (w *walker) resolve(ctx context.Context, repo name.Repository, tag string) 
 		return nil, registryError(ref, where, err)
 	}
 	out.Digest = digest
-	body, mdigest := top, digest
-	fetched := !cached
-	for depth := 0; ; depth++ {
-		kind, err := sniffManifest(body)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %s: %w", where, mdigest, err)
-		}
-		if !kind.isIndex {
-			break
-		}
-		if depth > 0 {
-			return nil, fmt.Errorf("%s: an index inside an index inside an index: not supported", where)
-		}
-		im, err := v1.ParseIndexManifest(bytes.NewReader(body))
-		if err != nil {
-			return nil, fmt.Errorf("%s: malformed index %s: %w", where, mdigest, err)
-		}
-		d, err := w.pick(ctx, im, where)
-		if err != nil {
-			return nil, err
-		}
-		out.Blobs.IndexDigest, out.Blobs.IndexSize = mdigest, int64(len(body))
-		out.Platform = platformString(d.Platform)
-		var hit bool
-		body, hit, err = w.blob(ctx, repo, d.Digest, d.Size, manifestLimit, true)
-		if err != nil {
-			return nil, registryError(ref, where, err)
-		}
-		fetched = fetched || !hit
-		mdigest = d.Digest
+	body, mdigest, hit, err := w.throughIndex(ctx, repo, ref, top, digest, out)
+	if err != nil {
+		return nil, err
 	}
+	fetched := !cached || !hit
 	m, err := v1.ParseManifest(bytes.NewReader(body))
 	if err != nil {
 		return nil, fmt.Errorf("%s: malformed manifest %s: %w", where, mdigest, err)
 	}
 	out.Blobs.ManifestDigest, out.Blobs.ManifestSize = mdigest, int64(len(body))
-	cfgBytes, hit, err := w.blob(ctx, repo, m.Config.Digest, m.Config.Size, configLimit, false)
+	cfgBytes, cfgHit, err := w.blob(ctx, repo, m.Config.Digest, m.Config.Size, configLimit, false)
 	if err != nil {
 		return nil, registryError(ref, where, err)
 	}
-	out.Cached = !fetched && hit
+	out.Cached = !fetched && cfgHit
 	cfg, err := v1.ParseConfigFile(bytes.NewReader(cfgBytes))
 	if err != nil {
 		return nil, fmt.Errorf("%s: malformed config %s: %w", where, m.Config.Digest, err)
@@ -621,6 +595,38 @@ func (w *walker) resolve(ctx context.Context, repo name.Repository, tag string) 
 		out.Layers[i] = l
 	}
 	return out, nil
+}
+
+// throughIndex returns the image manifest a tag's manifest stands for: itself, or for
+// an index the platform's manifest (recording the index and platform in out). hit is
+// false when that manifest had to be fetched.
+func (w *walker) throughIndex(ctx context.Context, repo name.Repository, ref name.Tag, body []byte, digest v1.Hash, out *WalkedImage) ([]byte, v1.Hash, bool, error) {
+	where := "docker://" + ref.String()
+	kind, err := sniffManifest(body)
+	if err != nil {
+		return nil, digest, false, fmt.Errorf("%s: %s: %w", where, digest, err)
+	}
+	if !kind.isIndex {
+		return body, digest, true, nil
+	}
+	im, err := v1.ParseIndexManifest(bytes.NewReader(body))
+	if err != nil {
+		return nil, digest, false, fmt.Errorf("%s: malformed index %s: %w", where, digest, err)
+	}
+	d, err := w.pick(ctx, im, where)
+	if err != nil {
+		return nil, digest, false, err
+	}
+	out.Blobs.IndexDigest, out.Blobs.IndexSize = digest, int64(len(body))
+	out.Platform = platformString(d.Platform)
+	child, hit, err := w.blob(ctx, repo, d.Digest, d.Size, manifestLimit, true)
+	if err != nil {
+		return nil, d.Digest, false, registryError(ref, where, err)
+	}
+	if kind, err = sniffManifest(child); err != nil || kind.isIndex {
+		return nil, d.Digest, false, fmt.Errorf("%s: %s: an index inside an index, or not a manifest: not supported", where, d.Digest)
+	}
+	return child, d.Digest, hit, nil
 }
 
 type sniffed struct{ isIndex bool }

@@ -119,3 +119,19 @@ func TestSharedRegistryUsage(t *testing.T) {
 		}
 	}
 }
+
+func TestSharedRegistryJSON(t *testing.T) {
+	reg := pushRegistryApps(t)
+	out, errOut, code := runCLI(t, "shared", "--registry", reg.Host, "--repo", "team/*", "--format", "json", "--no-cache")
+	if code != 0 || errOut != "" {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+	var v sharedJSON
+	if err := json.Unmarshal([]byte(out), &v); err != nil {
+		t.Fatal(err)
+	}
+	if len(v.Images) != 4 || v.Registry == nil || v.Registry.Images != 3 || v.Registry.Repositories != 2 ||
+		v.CompressedSavedSize == nil || *v.CompressedSavedSize != *v.Registry.CompressedSavedSize {
+		t.Errorf("json view: %d images, registry %+v", len(v.Images), v.Registry)
+	}
+}

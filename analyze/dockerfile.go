@@ -19,6 +19,8 @@ type Dockerfile struct {
 	// Base is the image the target's chain of stages starts FROM ("node:20", "scratch"),
 	// with build args expanded.
 	Base string
+	// BaseLine is the line of that FROM.
+	BaseLine int
 	// Steps are every instruction after FROM of the stages from Base up to the target,
 	// in build order: what the image's history records above the base's own.
 	Steps []DockerfileStep

@@ -118,11 +118,12 @@ func Parse(data []byte, opts Options) (*analyze.Dockerfile, error) {
 		return nil, fail(err)
 	}
 	df := &analyze.Dockerfile{
-		Name:   name,
-		Lines:  strings.Split(strings.TrimSuffix(string(data), "\n"), "\n"),
-		Target: stageName(stages[target], target),
-		Base:   out.base,
-		Steps:  out.steps,
+		Name:     name,
+		BaseLine: out.baseLine,
+		Lines:    strings.Split(strings.TrimSuffix(string(data), "\n"), "\n"),
+		Target:   stageName(stages[target], target),
+		Base:     out.base,
+		Steps:    out.steps,
 	}
 	return df, nil
 }
@@ -143,6 +144,7 @@ func stageName(s instructions.Stage, i int) string {
 // image config as far as later stages inherit it, and whether it reads the context.
 type stageOut struct {
 	base        string
+	baseLine    int
 	steps       []analyze.DockerfileStep
 	env         *env // ENV values, inherited by stages built FROM this one
 	workdir     string
@@ -184,12 +186,15 @@ func (b *builder) stage(i, depth int) (*stageOut, error) {
 		return nil, parser.WithLocation(err, st.Location)
 	}
 	out := &stageOut{base: baseName, env: newEnv(), workdir: "/"}
+	if len(st.Location) > 0 {
+		out.baseLine = st.Location[0].Start.Line
+	}
 	if p := b.stageIndex(baseName, i); p >= 0 {
 		parent, err := b.stage(p, depth+1)
 		if err != nil {
 			return nil, err
 		}
-		out.base = parent.base
+		out.base, out.baseLine = parent.base, parent.baseLine
 		out.steps = append(out.steps, parent.steps...)
 		out.env = parent.env.clone()
 		out.workdir = parent.workdir
@@ -323,7 +328,7 @@ func (d *dispatch) command(cmd instructions.Command) error {
 }
 
 // runArgs are the build args a RUN is keyed on: the ARGs declared so far in the
-// stage that have a value, "KEY=value".
+// stage, "KEY=value" ("KEY=" when it has no value), as BuildKit records them.
 func (d *dispatch) runArgs() []string {
 	var out []string
 	seen := map[string]bool{}
@@ -332,9 +337,8 @@ func (d *dispatch) runArgs() []string {
 			continue
 		}
 		seen[k] = true
-		if v, ok := d.env.Get(k); ok {
-			out = append(out, k+"="+v)
-		}
+		v, _ := d.env.Get(k)
+		out = append(out, k+"="+v)
 	}
 	return out
 }

@@ -203,7 +203,8 @@ func Predict(in PredictInput) Prediction {
 	p.Advice = DockerfileAdvise(df, in.Context)
 	if in.Image == nil {
 		for _, s := range df.Steps {
-			p.Steps = append(p.Steps, PredictedStep{Line: s.Line, Instruction: s.Text, Keyword: s.Keyword, Verdict: VerdictUnknown, History: -1, Layer: -1})
+			p.Steps = append(p.Steps, PredictedStep{Line: s.Line, Instruction: s.Text, Keyword: s.Keyword, Verdict: VerdictUnknown,
+				History: -1, Layer: -1, Size: Unknown, CompressedSize: Unknown})
 		}
 		p.count()
 		return p

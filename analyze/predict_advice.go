@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"path"
+	"sort"
 	"strings"
 )
 
@@ -157,4 +158,15 @@ func manifestCopyLine(copyLine string, a DockerfileAdvice) string {
 	}
 	kw := strings.Fields(copyLine)[0]
 	return indent + kw + " " + strings.Join(a.Manifests, " ") + " " + dest
+}
+
+// DependencyManifests are the file names package managers read to install
+// dependencies, sorted: what a context read for the advice alone looks for.
+func DependencyManifests() []string {
+	out := []string{"requirements.txt"}
+	for m := range dependencyManifests {
+		out = append(out, m)
+	}
+	sort.Strings(out)
+	return out
 }

@@ -469,8 +469,13 @@ func sameText(s DockerfileStep, hs Step) bool {
 	switch s.Keyword {
 	case "COPY", "ADD":
 		if strings.Contains(hs.CreatedBy, "#(nop)") {
-			f := strings.Fields(hist)
-			return len(f) > 0 && path.Clean(f[len(f)-1]) == path.Clean(s.Dest)
+			// It writes the destination as the Dockerfile gave it ("." or "/app/").
+			f, g := strings.Fields(hist), strings.Fields(s.Text)
+			if len(f) == 0 || len(g) == 0 {
+				return false
+			}
+			d := path.Clean(f[len(f)-1])
+			return d == path.Clean(s.Dest) || d == path.Clean(g[len(g)-1])
 		}
 	case "ARG":
 		return argNames(hist) == argNames(s.Text)

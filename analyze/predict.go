@@ -244,6 +244,29 @@ type walker struct {
 	// breaks the cache at the next RUN; -1 for none.
 	pendingRun    int
 	pendingReason BreakReason
+	// below are the files of the layers read so far (the COPY steps'), by path: a
+	// copied file the same as the one below is left out of a layer.
+	below map[string]File
+}
+
+// addBelow adds a layer's files, when they were read, to those below the next step.
+func (w *walker) addBelow(layer int) {
+	files, ok := w.in.LayerFiles[layer]
+	if layer < 0 || !ok {
+		return
+	}
+	if w.below == nil {
+		w.below = map[string]File{}
+	}
+	for _, f := range files {
+		switch f.Kind {
+		case KindWhiteout:
+			delete(w.below, f.Path)
+		case KindDir, KindOpaque:
+		default:
+			w.below[f.Path] = f
+		}
+	}
 }
 
 // baseChanged breaks the cache below the first step when FROM now resolves to other
@@ -274,7 +297,10 @@ func (w *walker) baseChanged() {
 func (w *walker) step(k int) {
 	s := w.in.Dockerfile.Steps[k]
 	ps := PredictedStep{Line: s.Line, Instruction: s.Text, Keyword: s.Keyword, History: -1, Layer: -1}
-	defer func() { w.p.Steps = append(w.p.Steps, ps) }()
+	defer func() {
+		w.p.Steps = append(w.p.Steps, ps)
+		w.addBelow(ps.Layer)
+	}()
 	if k >= w.a.diverge && w.p.Divergence == nil && w.a.ok {
 		d := &Divergence{Step: k, Line: s.Line, Instruction: s.Text}
 		if h := w.a.base + k; h < len(w.a.steps) {
@@ -383,7 +409,7 @@ func (w *walker) inputs(s DockerfileStep, hs Step) (reason BreakReason, files []
 		if w.in.Context == nil || !ok || hs.Layer < 0 {
 			return "", nil, false, true
 		}
-		files = CopyChanges(s, *w.in.Context, layer)
+		files = CopyChanges(s, *w.in.Context, layer, w.below)
 		if len(files) > 0 {
 			return ReasonInputsChanged, files, true, false
 		}
@@ -551,8 +577,10 @@ func sameArgs(want []string, createdBy string) bool {
 // differ from the entries of IMAGE's layer for that step, largest first: added,
 // modified (content digest, kind, link target or, without --chmod, permission bits)
 // and deleted, at absolute image paths. With a partial context only the changed
-// paths are compared.
-func CopyChanges(s DockerfileStep, ctx Context, layer []File) []FileChange {
+// paths are compared. below are the files the layers under the step hold, by path:
+// the builders leave out of a layer a copied file that is the same as the one below
+// (same content, mode and time), so such a file missing from the layer is unchanged.
+func CopyChanges(s DockerfileStep, ctx Context, layer []File, below map[string]File) []FileChange {
 	have := map[string]File{}
 	for _, f := range layer {
 		if f.Kind != KindDir && f.Kind != KindOpaque && f.Kind != KindWhiteout {
@@ -576,6 +604,9 @@ func CopyChanges(s DockerfileStep, ctx Context, layer []File) []FileChange {
 			out = append(out, FileChange{Path: dest, Change: FileDeleted, Size: lf.Size})
 		case !inCtx:
 		case !inLayer:
+			if bf, ok := below[dest]; ok && sameFile(cf, bf, s) {
+				return
+			}
 			out = append(out, FileChange{Path: dest, Change: FileAdded, Size: cf.Size})
 		case !sameFile(cf, lf, s):
 			out = append(out, FileChange{Path: dest, Change: FileModified, Size: cf.Size})

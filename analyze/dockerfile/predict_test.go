@@ -303,3 +303,31 @@ CMD ["node", "index.js"]
 	}
 	_ = bytes.MinRead
 }
+
+// The builders leave out of a COPY's layer the files that are the same as below
+// (the professional order's second COPY re-copies the manifests): not added files.
+func TestPredictFilesLeftOutOfTheLayer(t *testing.T) {
+	const pro = `FROM node:20
+WORKDIR /usr/src/app
+COPY package*.json ./
+RUN npm install
+COPY . .
+`
+	steps := append([]hstep(nil), baseSteps...)
+	steps = append(steps,
+		hstep{createdBy: "WORKDIR /usr/src/app", files: map[string]string{}, comment: bk},
+		hstep{createdBy: "COPY package*.json ./ # buildkit", files: map[string]string{"usr/src/app/package.json": appV1["package.json"]}, comment: bk},
+		hstep{createdBy: "RUN /bin/sh -c npm install # buildkit", files: map[string]string{"usr/src/app/node_modules/x.js": "m"}, comment: bk},
+		hstep{createdBy: "COPY . . # buildkit", files: map[string]string{"usr/src/app/index.js": appV1["index.js"]}, comment: bk},
+	)
+	img, files := built(t, "app:pro", steps...)
+	df := parse(t, pro, nil)
+	if p := predict(t, df, img, files, context(appV1)); p.FirstBreak != nil || p.ReusedSteps != 4 {
+		t.Errorf("unchanged: %s %+v", verdicts(p), p.FirstBreak)
+	}
+	edited := map[string]string{"index.js": appV1["index.js"], "package.json": "{\"v\":2}\n"}
+	p := predict(t, df, img, files, context(edited))
+	if p.FirstBreak == nil || p.FirstBreak.Line != 3 || fmt.Sprint(p.FirstBreak.ChangedFiles) != "[{/usr/src/app/package.json modified 8}]" {
+		t.Errorf("manifest edit: %s %+v", verdicts(p), p.FirstBreak)
+	}
+}

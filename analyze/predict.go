@@ -438,8 +438,8 @@ func (p *Prediction) count() {
 		p.RebuiltSize, p.TransferSize = Unknown, Unknown
 		return
 	}
-	p.RebuiltSize = diffSum(sizes)
-	p.TransferSize, p.TransferCompressed = diffSum(compressed), true
+	p.RebuiltSize = addSizes(sizes...)
+	p.TransferSize, p.TransferCompressed = addSizes(compressed...), true
 	if p.TransferSize == Unknown {
 		p.TransferSize, p.TransferCompressed = p.RebuiltSize, false
 	}

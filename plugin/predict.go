@@ -8,10 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"unicode"
 
 	"github.com/docker/cli/cli"
-	"github.com/docker/cli/cli/command"
 	"github.com/spf13/cobra"
 
 	"github.com/docker-layers/docker-layers/analyze"
@@ -21,6 +19,7 @@ import (
 )
 
 type predictOptions struct {
+	commonOptions
 	file      string
 	context   string
 	target    string
@@ -28,13 +27,10 @@ type predictOptions struct {
 	changed   []string
 	since     string
 	fix       bool
-	format    string
-	noTrunc   bool
 	exitCode  bool
-	platform  string
 }
 
-func newPredictCommand(dockerCli command.Cli) *cobra.Command {
+func newPredictCommand(e *env) *cobra.Command {
 	var opts predictOptions
 	cmd := &cobra.Command{
 		Use:   "predict [OPTIONS] [IMAGE]",
@@ -49,12 +45,10 @@ Dockerfile's order is checked: a COPY of the whole context before a dependency i
 The Dockerfile is read with BuildKit's own parser; .dockerignore (or
 <Dockerfile>.dockerignore) with the engine's pattern matcher. Only the files the
 COPY and ADD sources select are read; --changed or --since read only the files named.
+The base (FROM) is checked when the engine has it.
 
-IMAGE is one of:
-  NAME[:TAG|@DIGEST], IMAGE-ID     an image in the Docker engine (also docker-daemon:REF)
-  docker://NAME[:TAG|@DIGEST]      an image in a registry (the COPY layers are downloaded)
-  docker-archive:PATH[:NAME:TAG]   a docker save tar
-  oci:DIR[:TAG]                    an OCI image layout
+IMAGE is the last build; from a registry the layers of its COPY steps are downloaded.
+` + imageRefHelp + `
 
 Exit status is 0 whatever the prediction; with --exit-code it is 1 when a step is
 predicted rebuilt or unknown; 2 for a Dockerfile that does not parse.`,
@@ -64,12 +58,13 @@ predicted rebuilt or unknown; 2 for a Dockerfile that does not parse.`,
 			}
 			return nil
 		},
+		ValidArgsFunction: completeImages(e),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ref := ""
 			if len(args) == 1 {
 				ref = args[0]
 			}
-			return runPredict(cmd, dockerCli, ref, opts)
+			return runPredict(cmd, e, ref, opts)
 		},
 	}
 	flags := cmd.Flags()
@@ -80,19 +75,18 @@ predicted rebuilt or unknown; 2 for a Dockerfile that does not parse.`,
 	flags.StringArrayVar(&opts.changed, "changed", nil, "A context path that changed since IMAGE was built; read only these (repeatable)")
 	flags.StringVar(&opts.since, "since", "", "Read only the context files git lists as changed since this revision")
 	flags.BoolVar(&opts.fix, "fix", false, "Print the Dockerfile reordered as the advice says, and nothing else")
-	flags.StringVar(&opts.format, "format", "table", formatHelp)
-	flags.BoolVar(&opts.noTrunc, "no-trunc", false, "Don't truncate output: full IDs and instructions, every changed file")
 	flags.BoolVar(&opts.exitCode, "exit-code", false, "Exit 1 when a step is predicted rebuilt or unknown")
-	addPlatformFlag(flags, &opts.platform)
+	addCommonFlags(flags, &opts.commonOptions, "PredictRow (one row per Dockerfile step)", "full IDs and instructions, every changed file", "the lines of the steps predicted rebuilt")
+	completeFlags(cmd)
 	return cmd
 }
 
-func runPredict(cmd *cobra.Command, dockerCli command.Cli, ref string, opts predictOptions) error {
-	format, srcOpts, ctx, stop, err := prepareRun(cmd, dockerCli, opts.format, opts.platform)
+func runPredict(cmd *cobra.Command, e *env, ref string, opts predictOptions) error {
+	r, err := prepareRun(cmd, e, opts.commonOptions, PredictRow{})
 	if err != nil {
 		return err
 	}
-	defer stop()
+	defer r.stop()
 	if len(opts.changed) > 0 && opts.since != "" {
 		return usageError(cmd, "--changed and --since cannot be used together")
 	}
@@ -108,38 +102,42 @@ func runPredict(cmd *cobra.Command, dockerCli command.Cli, ref string, opts pred
 		}
 		return usageError(cmd, err.Error())
 	}
-	out := dockerCli.Out()
+	out := e.dockerCli.Out()
 	if opts.fix {
-		c, err := readContext(ctx, df, opts, nil, true)
+		c, err := readContext(r.ctx, df, opts, true)
 		if err != nil {
-			return usageError(cmd, err.Error())
+			return contextError(cmd, err)
 		}
 		_, err = io.WriteString(out, analyze.FixDockerfile(df, analyze.DockerfileAdvise(df, c)))
 		return err
 	}
-	r, err := predictBuild(ctx, df, ref, opts, srcOpts)
+	p, notes, err := predictBuild(r, e, df, ref, opts)
 	if err != nil {
 		if errors.Is(err, errContext) {
-			return usageError(cmd, err.Error())
+			return contextError(cmd, err)
 		}
 		return imageError(cmd, err)
 	}
-	v := newPredictView(r, opts.noTrunc)
-	switch {
-	case format.json:
-		err = writeJSON(out, v)
-	case format.tmpl != nil:
-		err = format.writeTemplate(out, predictRows(v))
-	default:
-		err = writePredictTable(out, v, opts.noTrunc)
-	}
-	if err != nil {
+	v := newPredictView(p, notes)
+	if err := render(out, r.format, v, renderers[predictJSON]{
+		table: writePredictTable,
+		rows:  predictRows,
+		ids:   predictIDs,
+	}, r.render); err != nil {
 		return err
 	}
 	if opts.exitCode && (v.RebuiltSteps > 0 || v.UnknownSteps > 0) {
 		return cli.StatusError{StatusCode: ExitFinding}
 	}
 	return nil
+}
+
+// contextError is a build context that cannot be read: a usage error, unless Ctrl-C.
+func contextError(cmd *cobra.Command, err error) error {
+	if errors.Is(err, context.Canceled) {
+		return err
+	}
+	return usageError(cmd, err.Error())
 }
 
 // parseBuildArgs reads --build-arg as docker build does: KEY=VALUE, or KEY alone for
@@ -192,7 +190,7 @@ var errContext = errors.New("build context")
 // readContext reads what the prediction compares: the files the COPY and ADD
 // sources select, or only the changed paths; with manifestsOnly, only the
 // dependency manifests at the context root (for the advice without IMAGE).
-func readContext(ctx context.Context, df *analyze.Dockerfile, opts predictOptions, _ *source.Image, manifestsOnly bool) (*analyze.Context, error) {
+func readContext(ctx context.Context, df *analyze.Dockerfile, opts predictOptions, manifestsOnly bool) (*analyze.Context, error) {
 	ignore := ""
 	if p := dockerfilePath(opts) + ".dockerignore"; fileExists(p) {
 		ignore = p
@@ -236,90 +234,54 @@ func fileExists(p string) bool {
 	return err == nil
 }
 
-// predictResult is a prediction with what the table says about how it was made.
-type predictResult struct {
-	analyze.Prediction
-	notes []string
-}
-
-// predictBuild reads IMAGE (metadata, then only the layers of the COPY steps), the
-// base as FROM resolves now when the engine has it, and the context, and predicts.
-func predictBuild(ctx context.Context, df *analyze.Dockerfile, ref string, opts predictOptions, srcOpts source.Options) (predictResult, error) {
-	var r predictResult
+// predictBuild reads the context and IMAGE (metadata, sizes the source does not
+// record, and the files of the layers its COPY steps made, in one pass), and the base
+// as FROM resolves now when it can be opened, and predicts.
+func predictBuild(r *run, e *env, df *analyze.Dockerfile, ref string, opts predictOptions) (analyze.Prediction, []string, error) {
 	in := analyze.PredictInput{Dockerfile: df, MaxChangedFiles: analyze.DefaultMaxChangedFiles}
 	if opts.noTrunc {
 		in.MaxChangedFiles = 0
 	}
-	if ref == "" {
-		c, err := readContext(ctx, df, opts, nil, true)
-		if err != nil {
-			return r, err
-		}
-		in.Context = c
-		r.Prediction = analyze.Predict(in)
-		return r, nil
-	}
-	img, err := source.Open(ctx, ref, srcOpts)
+	c, err := readContext(r.ctx, df, opts, ref == "")
 	if err != nil {
-		return r, err
-	}
-	defer img.Close()
-	in.Image = &img.Image
-	if df.Base != "" && df.Base != "scratch" {
-		if base, err := source.Open(ctx, df.Base, srcOpts); err == nil {
-			in.Base = &base.Image
-			base.Close()
-		} else if errors.Is(err, context.Canceled) {
-			return r, err
-		} else {
-			r.notes = append(r.notes, fmt.Sprintf("Base %s not checked: %s", df.Base, firstErrLine(err)))
-		}
-	}
-	c, err := readContext(ctx, df, opts, img, false)
-	if err != nil {
-		return r, err
+		return analyze.Prediction{}, nil, err
 	}
 	in.Context = c
-
-	want := analyze.PredictLayers(df, img.Image)
-	sizes := source.Sizes{}
-	measure := !img.Remote
-	if measure {
-		for _, i := range sizes.Missing(img) {
-			if !containsInt(want, i) {
-				want = append(want, i)
-			}
+	if ref == "" {
+		return analyze.Predict(in), nil, nil
+	}
+	var notes []string
+	if df.Base != "" && df.Base != "scratch" {
+		base, err := e.load(r.ctx, []string{df.Base}, r.srcOpts, source.Need{})
+		switch {
+		case err == nil:
+			in.Base = &base.Images[0].Image
+			base.Close()
+		case errors.Is(err, context.Canceled):
+			return analyze.Prediction{}, nil, err
+		default:
+			notes = append(notes, fmt.Sprintf("Base %s not checked: %s", df.Base, firstErrLine(err)))
 		}
 	}
-	copyLayers := analyze.PredictLayers(df, img.Image)
-	in.LayerFiles = map[int][]analyze.File{}
-	err = img.ScanLayers(ctx, want, true, func(i int, s source.LayerScan) error {
-		sizes.Record(img, i, s.Size)
-		if containsInt(copyLayers, i) {
-			in.LayerFiles[i] = s.Files
-			if in.LayerFiles[i] == nil {
-				in.LayerFiles[i] = []analyze.File{}
-			}
-		}
-		return nil
-	})
+	need := source.Need{
+		Sizes: source.SizesLocal,
+		Files: func(images []*source.Image) [][]int {
+			return [][]int{analyze.PredictLayers(df, images[0].Image)}
+		},
+	}
+	loaded, err := e.load(r.ctx, []string{ref}, r.srcOpts, need)
 	if err != nil {
-		return r, err
+		return analyze.Prediction{}, nil, err
 	}
-	if img.Remote && len(copyLayers) > 0 {
-		r.notes = append(r.notes, fmt.Sprintf("Downloaded %d layers of %s to compare the copied files.", len(copyLayers), img.Ref))
+	defer loaded.Close()
+	img := loaded.Images[0]
+	in.Image = &img.Image
+	in.LayerFiles = loaded.Files[0]
+	if img.Remote && len(in.LayerFiles) > 0 {
+		notes = append(notes, fmt.Sprintf("Downloaded %s of %s (%s) to compare the copied files.",
+			plural(len(in.LayerFiles), "layer"), img.Ref, humanSize(loaded.Downloaded[0])))
 	}
-	r.Prediction = analyze.Predict(in)
-	return r, nil
-}
-
-func containsInt(s []int, v int) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
+	return analyze.Predict(in), notes, nil
 }
 
 func firstErrLine(err error) string {
@@ -327,89 +289,95 @@ func firstErrLine(err error) string {
 	return s
 }
 
-// predictView is `predict`'s one view: --format json prints it as it is, the table
-// and templates render from it.
-type predictView struct {
-	Image              *string             `json:"image"`
-	ImageID            string              `json:"-"`
-	Builder            string              `json:"-"`
-	Dockerfile         string              `json:"dockerfile"`
-	Target             string              `json:"-"`
-	Base               string              `json:"-"`
-	Steps              []predictStepView   `json:"steps"`
-	FirstBreak         *predictBreakView   `json:"firstBreak"`
-	Divergence         *predictDivergeView `json:"divergence"`
-	ReusedSteps        int                 `json:"reusedSteps"`
-	RebuiltSteps       int                 `json:"rebuiltSteps"`
-	UnknownSteps       int                 `json:"unknownSteps"`
-	RebuiltSize        *int64              `json:"rebuiltSize"`
-	TransferSize       *int64              `json:"transferSize"`
-	TransferCompressed bool                `json:"transferCompressed"`
-	Advice             []predictAdviceView `json:"advice"`
-	Notes              []string            `json:"-"`
+// predictJSON is `predict --format json`, and the view every predict output is
+// rendered from; the field names are documented in the README.
+type predictJSON struct {
+	// Image is IMAGE as given; null for the Dockerfile alone.
+	Image      *string           `json:"image"`
+	ImageID    string            `json:"imageID,omitempty"`
+	Builder    string            `json:"builder,omitempty"`
+	Dockerfile string            `json:"dockerfile"`
+	Target     string            `json:"target"`
+	Base       string            `json:"base"`
+	Steps      []predictStepJSON `json:"steps"`
+	FirstBreak *predictBreakJSON `json:"firstBreak"`
+	// Divergence is where the Dockerfile stops matching IMAGE's history; null when it
+	// matches throughout.
+	Divergence         *predictDivergenceJSON `json:"divergence"`
+	HistoryProblem     string                 `json:"historyProblem,omitempty"`
+	ReusedSteps        int                    `json:"reusedSteps"`
+	RebuiltSteps       int                    `json:"rebuiltSteps"`
+	UnknownSteps       int                    `json:"unknownSteps"`
+	RebuiltSize        *int64                 `json:"rebuiltSize"`
+	TransferSize       *int64                 `json:"transferSize"`
+	TransferCompressed bool                   `json:"transferCompressed"`
+	Advice             []predictAdviceJSON    `json:"advice"`
+	Notes              []string               `json:"notes,omitempty"`
 }
 
-type predictStepView struct {
+type predictStepJSON struct {
 	Line        int    `json:"line"`
 	Instruction string `json:"instruction"`
 	Verdict     string `json:"verdict"`
-	Layer       *int   `json:"layer"`
-	Size        *int64 `json:"size"`
+	// Layer is the index of the step's layer in IMAGE; null for none.
+	Layer *int `json:"layer"`
+	// Size is that layer's uncompressed size in IMAGE (0 without a layer); null when
+	// unknown.
+	Size *int64 `json:"size"`
 }
 
-type predictBreakView struct {
+type predictBreakJSON struct {
 	Line             int    `json:"line"`
 	Instruction      string `json:"instruction"`
-	ImageInstruction string `json:"-"`
+	ImageInstruction string `json:"imageInstruction,omitempty"`
 	Reason           string `json:"reason"`
 	// ChangedFiles is null when no files were compared.
 	ChangedFiles      []diffFileJSON `json:"changedFiles"`
-	ChangedFilesTotal int            `json:"-"`
+	ChangedFilesTotal int            `json:"changedFilesTotal"`
 }
 
-type predictDivergeView struct {
-	Line             int    `json:"line"`
-	Instruction      string `json:"instruction"`
+type predictDivergenceJSON struct {
+	Line        int    `json:"line"`
+	Instruction string `json:"instruction"`
+	// ImageInstruction is IMAGE's step there; "" when IMAGE's history ends first.
 	ImageInstruction string `json:"imageInstruction"`
 }
 
-type predictAdviceView struct {
-	Line        int      `json:"line"`
-	Instruction string   `json:"instruction"`
-	InstallLine int      `json:"installLine"`
-	Install     string   `json:"install"`
-	Tool        string   `json:"tool"`
-	Manifests   []string `json:"manifests"`
-	Fixable     bool     `json:"fixable"`
-	Message     string   `json:"message"`
+type predictAdviceJSON struct {
+	Line            int      `json:"line"`
+	Instruction     string   `json:"instruction"`
+	InstallLine     int      `json:"installLine"`
+	Install         string   `json:"install"`
+	Tool            string   `json:"tool"`
+	Manifests       []string `json:"manifests"`
+	ManifestsCopied bool     `json:"manifestsCopied"`
+	Steps           int      `json:"steps"`
+	Fixable         bool     `json:"fixable"`
 }
 
-func newPredictView(r predictResult, noTrunc bool) predictView {
-	p := r.Prediction
-	v := predictView{
+func newPredictView(p analyze.Prediction, notes []string) predictJSON {
+	v := predictJSON{
 		Builder:            p.Builder,
 		Dockerfile:         p.Dockerfile,
 		Target:             p.Target,
 		Base:               p.Base,
-		Steps:              []predictStepView{},
+		Steps:              []predictStepJSON{},
+		HistoryProblem:     p.HistoryProblem,
 		ReusedSteps:        p.ReusedSteps,
 		RebuiltSteps:       p.RebuiltSteps,
 		UnknownSteps:       p.UnknownSteps,
 		RebuiltSize:        bytesOrNil(p.RebuiltSize),
 		TransferSize:       bytesOrNil(p.TransferSize),
 		TransferCompressed: p.TransferCompressed,
-		Advice:             []predictAdviceView{},
-		Notes:              r.notes,
+		Advice:             []predictAdviceJSON{},
+		Notes:              notes,
 	}
 	if p.Image != nil {
 		ref := p.Image.Ref
 		v.Image, v.ImageID = &ref, p.Image.ID
 	}
-	if p.HistoryProblem != "" {
-		v.Notes = append(v.Notes, "IMAGE's history cannot be used: "+p.HistoryProblem)
-	}
 	for _, s := range p.Steps {
-		sv := predictStepView{Line: s.Line, Instruction: s.Instruction, Verdict: string(s.Verdict), Size: bytesOrNil(s.Size)}
+		sv := predictStepJSON{Line: s.Line, Instruction: s.Instruction, Verdict: string(s.Verdict), Size: bytesOrNil(s.Size)}
 		if s.Layer >= 0 {
 			l := s.Layer
 			sv.Layer = &l
@@ -417,7 +385,7 @@ func newPredictView(r predictResult, noTrunc bool) predictView {
 		v.Steps = append(v.Steps, sv)
 	}
 	if b := p.FirstBreak; b != nil {
-		bv := &predictBreakView{Line: b.Line, Instruction: b.Instruction, ImageInstruction: b.ImageInstruction, Reason: string(b.Reason), ChangedFilesTotal: b.ChangedFilesTotal}
+		bv := &predictBreakJSON{Line: b.Line, Instruction: b.Instruction, ImageInstruction: b.ImageInstruction, Reason: string(b.Reason), ChangedFilesTotal: b.ChangedFilesTotal}
 		if b.FilesCompared {
 			bv.ChangedFiles = []diffFileJSON{}
 			for _, f := range b.ChangedFiles {
@@ -427,21 +395,21 @@ func newPredictView(r predictResult, noTrunc bool) predictView {
 		v.FirstBreak = bv
 	}
 	if d := p.Divergence; d != nil {
-		v.Divergence = &predictDivergeView{Line: d.Line, Instruction: d.Instruction, ImageInstruction: d.ImageInstruction}
+		v.Divergence = &predictDivergenceJSON{Line: d.Line, Instruction: d.Instruction, ImageInstruction: d.ImageInstruction}
 	}
 	for _, a := range p.Advice {
-		v.Advice = append(v.Advice, predictAdviceView{
+		v.Advice = append(v.Advice, predictAdviceJSON{
 			Line: a.CopyLine, Instruction: a.Copy, InstallLine: a.InstallLine, Install: a.Install,
-			Tool: a.Tool, Manifests: a.Manifests, Fixable: a.Fixable, Message: adviceMessage(a),
+			Tool: a.Tool, Manifests: a.Manifests, ManifestsCopied: a.ManifestsCopied, Steps: a.Steps, Fixable: a.Fixable,
 		})
 	}
 	return v
 }
 
 // adviceMessage words one piece of Dockerfile advice.
-func adviceMessage(a analyze.DockerfileAdvice) string {
+func adviceMessage(a predictAdviceJSON) string {
 	msg := fmt.Sprintf("Line %d %q copies the whole build context before the %s install on line %d, so an edit to any copied file re-runs %s.",
-		a.CopyLine, a.Copy, a.Tool, a.InstallLine, plural(a.Steps, "step"))
+		a.Line, termSafe(a.Instruction), a.Tool, a.InstallLine, plural(a.Steps, "step"))
 	switch {
 	case a.ManifestsCopied:
 		msg += fmt.Sprintf(" Move it below line %d: the manifests are already copied above.", a.InstallLine)
@@ -456,7 +424,8 @@ func adviceMessage(a analyze.DockerfileAdvice) string {
 	return msg
 }
 
-func writePredictTable(w io.Writer, v predictView, noTrunc bool) error {
+func writePredictTable(w io.Writer, v predictJSON, o renderOpts) error {
+	noTrunc := o.noTrunc
 	fmt.Fprintf(w, "Dockerfile: %s (target %s, FROM %s)\n", termSafe(v.Dockerfile), termSafe(v.Target), termSafe(v.Base))
 	if v.Image != nil {
 		builder := map[string]string{"buildkit": "BuildKit", "legacy": "the legacy builder"}[v.Builder]
@@ -507,7 +476,7 @@ func writePredictTable(w io.Writer, v predictView, noTrunc bool) error {
 			plural(v.ReusedSteps, "step"), plural(v.RebuiltSteps, "step"), unknown, sizeOrUnknown(v.RebuiltSize), predictTransferText(v))
 	}
 	for _, a := range v.Advice {
-		fmt.Fprintf(w, "Advice: %s\n", termSafe(a.Message))
+		fmt.Fprintf(w, "Advice: %s\n", adviceMessage(a))
 	}
 	for _, n := range v.Notes {
 		fmt.Fprintln(w, termSafe(n))
@@ -515,7 +484,7 @@ func writePredictTable(w io.Writer, v predictView, noTrunc bool) error {
 	return nil
 }
 
-func writePredictBreak(w io.Writer, v predictView, text func(string, int) string) {
+func writePredictBreak(w io.Writer, v predictJSON, text func(string, int) string) {
 	b := v.FirstBreak
 	if b == nil {
 		if v.Divergence == nil {
@@ -533,6 +502,10 @@ func writePredictBreak(w io.Writer, v predictView, text func(string, int) string
 		fmt.Fprintf(w, "  IMAGE has: %s\n", text(b.ImageInstruction, 80))
 	}
 	if b.ChangedFiles == nil {
+		return
+	}
+	if b.ChangedFilesTotal == 0 {
+		fmt.Fprintln(w, "  No copied file differs.")
 		return
 	}
 	head := "Changed files"
@@ -554,7 +527,7 @@ func sizeOrUnknown(n *int64) string {
 	return humanSize(*n)
 }
 
-func predictTransferText(v predictView) string {
+func predictTransferText(v predictJSON) string {
 	switch {
 	case v.TransferSize == nil:
 		return "? (sizes unknown)"
@@ -564,19 +537,22 @@ func predictTransferText(v predictView) string {
 	return humanSize(*v.TransferSize) + " uncompressed (compressed sizes unknown)"
 }
 
-// predictRow is one step for a --format template.
-type predictRow struct {
+// PredictRow is what a --format template sees: one row per Dockerfile step after
+// FROM, in build order. Size is IMAGE's layer, uncompressed and human-readable; Bytes
+// is bytes (-1 when unknown).
+type PredictRow struct {
 	Line        int
 	Instruction string
-	Verdict     string
-	Layer       string
+	Verdict     string // reused, rebuilt or unknown
+	Layer       string // the layer's index in IMAGE, "" for none
 	Size        string
+	Bytes       int64
 }
 
-func predictRows(v predictView) []any {
+func predictRows(v predictJSON, _ renderOpts) []any {
 	var out []any
 	for _, s := range v.Steps {
-		r := predictRow{Line: s.Line, Instruction: termSafe(s.Instruction), Verdict: s.Verdict}
+		r := PredictRow{Line: s.Line, Instruction: termSafe(s.Instruction), Verdict: s.Verdict, Bytes: jsonBytes(s.Size)}
 		if s.Layer != nil {
 			r.Layer = fmt.Sprint(*s.Layer)
 		}
@@ -586,19 +562,13 @@ func predictRows(v predictView) []any {
 	return out
 }
 
-// termSafe escapes control characters (from a Dockerfile or an image's history)
-// before they reach a terminal.
-func termSafe(s string) string {
-	if strings.IndexFunc(s, unicode.IsControl) < 0 {
-		return s
-	}
-	var b strings.Builder
-	for _, r := range s {
-		if unicode.IsControl(r) {
-			fmt.Fprintf(&b, "\\x%02x", r)
-			continue
+// predictIDs are the lines of the steps predicted rebuilt (-q).
+func predictIDs(v predictJSON, _ renderOpts) []string {
+	var out []string
+	for _, s := range v.Steps {
+		if s.Verdict == string(analyze.VerdictRebuilt) {
+			out = append(out, fmt.Sprint(s.Line))
 		}
-		b.WriteRune(r)
 	}
-	return b.String()
+	return out
 }

@@ -94,10 +94,11 @@ func copiesManifest(s DockerfileStep, manifests []string) bool {
 }
 
 // presentManifests are the installer's manifests found at the context root, or its
-// first two when the context was not read.
+// first (package.json, requirements.txt: the one every project of the tool has) when
+// the context was not read whole.
 func presentManifests(manifests []string, ctx *Context) []string {
 	if ctx == nil || ctx.Partial {
-		return manifests[:min(2, len(manifests))]
+		return manifests[:1]
 	}
 	have := map[string]bool{}
 	for _, f := range ctx.Files {

@@ -97,17 +97,29 @@ func (r *Reader) Ignored(rel string) bool {
 }
 
 // Read reads every entry the sources select (COPY and ADD sources, relative to the
-// context; patterns allowed), hashing regular files in parallel.
+// context; patterns allowed), hashing regular files in parallel while the walk goes on.
 func (r *Reader) Read(ctx context.Context, sources []string) (*analyze.Context, error) {
 	sel := newSelection(sources)
+	h := r.startHashing(ctx)
 	var entries []analyze.ContextFile
+	add := func(e analyze.ContextFile) {
+		if e.Kind == analyze.KindFile {
+			h.submit(len(entries), e.Path, e.Size)
+		}
+		entries = append(entries, e)
+	}
 	for _, root := range sel.roots() {
-		if err := r.walk(ctx, root, sel, &entries); err != nil {
+		if err := r.walk(ctx, root, sel, add); err != nil {
+			h.wait()
 			return nil, err
 		}
 	}
-	if err := r.hash(ctx, entries); err != nil {
+	digests, err := h.wait()
+	if err != nil {
 		return nil, err
+	}
+	for i, d := range digests {
+		entries[i].Digest = d
 	}
 	sort.Slice(entries, func(i, j int) bool { return entries[i].Path < entries[j].Path })
 	return &analyze.Context{Files: entries}, nil
@@ -135,7 +147,7 @@ func (r *Reader) ReadChanged(ctx context.Context, changed []string) (*analyze.Co
 		}
 		if fi.IsDir() {
 			var under []analyze.ContextFile
-			if err := r.walk(ctx, rel, all, &under); err != nil {
+			if err := r.walk(ctx, rel, all, func(e analyze.ContextFile) { under = append(under, e) }); err != nil {
 				return nil, err
 			}
 			for _, e := range under {
@@ -151,8 +163,18 @@ func (r *Reader) ReadChanged(ctx context.Context, changed []string) (*analyze.Co
 			out.Changed = append(out.Changed, rel)
 		}
 	}
-	if err := r.hash(ctx, entries); err != nil {
+	h := r.startHashing(ctx)
+	for i, e := range entries {
+		if e.Kind == analyze.KindFile {
+			h.submit(i, e.Path, e.Size)
+		}
+	}
+	digests, err := h.wait()
+	if err != nil {
 		return nil, err
+	}
+	for i, d := range digests {
+		entries[i].Digest = d
 	}
 	out.Files = entries
 	return out, nil
@@ -260,12 +282,24 @@ func (s selection) within(rel string) bool {
 	return false
 }
 
-func (r *Reader) walk(ctx context.Context, root string, sel selection, out *[]analyze.ContextFile) error {
+func (r *Reader) walk(ctx context.Context, root string, sel selection, add func(analyze.ContextFile)) error {
 	start := filepath.Join(r.dir, filepath.FromSlash(root))
 	if _, err := os.Lstat(start); errors.Is(err, fs.ErrNotExist) {
 		return nil // the builder reports a missing source; nothing to read here
 	}
 	exclusions := r.matcher != nil && r.matcher.Exclusions()
+	if !exclusions && r.Ignored(root) {
+		return nil
+	}
+	// Without exclusions ("!pattern") an ignored directory is skipped whole, so every
+	// path reached has no ignored parent and only the path itself needs matching.
+	ignored := r.Ignored
+	if r.matcher != nil && !exclusions {
+		ignored = func(rel string) bool {
+			ok, _, _ := r.matcher.MatchesUsingParentResults(rel, patternmatcher.MatchInfo{})
+			return ok
+		}
+	}
 	return filepath.WalkDir(start, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return fmt.Errorf("build context: %w", err)
@@ -278,7 +312,7 @@ func (r *Reader) walk(ctx context.Context, root string, sel selection, out *[]an
 		if rel == "." {
 			return nil
 		}
-		if r.Ignored(rel) {
+		if ignored(rel) {
 			if d.IsDir() && !exclusions {
 				return filepath.SkipDir
 			}
@@ -295,7 +329,7 @@ func (r *Reader) walk(ctx context.Context, root string, sel selection, out *[]an
 			return fmt.Errorf("build context: %w", err)
 		}
 		if e, ok := entryOf(rel, fi, r.dir); ok {
-			*out = append(*out, e)
+			add(e)
 		}
 		return nil
 	})
@@ -339,57 +373,95 @@ func modeBits(m fs.FileMode) int64 {
 	return bits
 }
 
-// hash fills the digests of the regular files, in parallel.
-func (r *Reader) hash(ctx context.Context, entries []analyze.ContextFile) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	jobs := make(chan int)
-	var wg sync.WaitGroup
-	var once sync.Once
-	var first error
-	for range r.workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			buf := make([]byte, 64<<10)
-			for i := range jobs {
-				d, err := digestFile(filepath.Join(r.dir, filepath.FromSlash(entries[i].Path)), buf)
-				if err != nil {
-					once.Do(func() { first = err; cancel() })
-					continue
-				}
-				entries[i].Digest = d
-			}
-		}()
-	}
-feed:
-	for i := range entries {
-		if entries[i].Kind != analyze.KindFile {
-			continue
-		}
-		select {
-		case jobs <- i:
-		case <-ctx.Done():
-			break feed
-		}
-	}
-	close(jobs)
-	wg.Wait()
-	if first != nil {
-		return fmt.Errorf("build context: %w", first)
-	}
-	return ctx.Err()
+// hasher hashes files on worker goroutines as they are submitted.
+type hasher struct {
+	ctx     context.Context
+	cancel  context.CancelFunc
+	dir     string
+	jobs    chan hashJob
+	wg      sync.WaitGroup
+	mu      sync.Mutex
+	digests map[int]string
+	err     error
 }
 
-func digestFile(p string, buf []byte) (string, error) {
+type hashJob struct {
+	index int
+	path  string
+	size  int64
+}
+
+func (r *Reader) startHashing(ctx context.Context) *hasher {
+	h := &hasher{dir: r.dir, jobs: make(chan hashJob, 256), digests: map[int]string{}}
+	h.ctx, h.cancel = context.WithCancel(ctx)
+	for range r.workers {
+		h.wg.Add(1)
+		go h.work()
+	}
+	return h
+}
+
+func (h *hasher) work() {
+	defer h.wg.Done()
+	buf := make([]byte, 64<<10)
+	for j := range h.jobs {
+		if h.ctx.Err() != nil {
+			continue
+		}
+		d, err := digestFile(filepath.Join(h.dir, filepath.FromSlash(j.path)), j.size, buf)
+		h.mu.Lock()
+		if err != nil && h.err == nil {
+			h.err = err
+			h.cancel()
+		}
+		h.digests[j.index] = d
+		h.mu.Unlock()
+	}
+}
+
+// submit queues a file; after an error or cancellation it drops it.
+func (h *hasher) submit(index int, path string, size int64) {
+	select {
+	case h.jobs <- hashJob{index, path, size}:
+	case <-h.ctx.Done():
+	}
+}
+
+// wait ends the queue and returns the digests by index.
+func (h *hasher) wait() (map[int]string, error) {
+	close(h.jobs)
+	h.wg.Wait()
+	defer h.cancel()
+	if h.err != nil {
+		return nil, fmt.Errorf("build context: %w", h.err)
+	}
+	if err := h.ctx.Err(); err != nil {
+		return nil, err
+	}
+	return h.digests, nil
+}
+
+// digestFile hashes a file of the size lstat gave, reading it into the worker's
+// buffer (io.CopyBuffer would hand the copy to (*os.File).WriteTo, which allocates a
+// buffer of its own for every file) and stopping at that size, as tar does, which
+// saves the read that would only say EOF.
+func digestFile(p string, size int64, buf []byte) (string, error) {
 	f, err := os.Open(p)
 	if err != nil {
 		return "", err
 	}
 	defer f.Close()
 	h := sha256.New()
-	if _, err := io.CopyBuffer(h, f, buf); err != nil {
-		return "", err
+	for done := int64(0); done < size; {
+		n, err := f.Read(buf[:min(int64(len(buf)), size-done)])
+		h.Write(buf[:n])
+		done += int64(n)
+		if errors.Is(err, io.EOF) {
+			return "", fmt.Errorf("%s: shrank while being read", p)
+		}
+		if err != nil {
+			return "", err
+		}
 	}
 	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
 }

@@ -300,6 +300,7 @@ func (r *Reader) walk(ctx context.Context, root string, sel selection, add func(
 			return ok
 		}
 	}
+	prefix := filepath.Clean(r.dir) + string(filepath.Separator)
 	return filepath.WalkDir(start, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return fmt.Errorf("build context: %w", err)
@@ -307,11 +308,11 @@ func (r *Reader) walk(ctx context.Context, root string, sel selection, add func(
 		if cerr := ctx.Err(); cerr != nil {
 			return cerr
 		}
-		rel, _ := filepath.Rel(r.dir, p)
-		rel = filepath.ToSlash(rel)
-		if rel == "." {
-			return nil
+		rel, ok := strings.CutPrefix(p, prefix)
+		if !ok {
+			return nil // the context root itself
 		}
+		rel = filepath.ToSlash(rel)
 		if ignored(rel) {
 			if d.IsDir() && !exclusions {
 				return filepath.SkipDir
@@ -322,6 +323,11 @@ func (r *Reader) walk(ctx context.Context, root string, sel selection, add func(
 			return filepath.SkipDir
 		}
 		if !sel.selects(rel) {
+			return nil
+		}
+		if d.IsDir() {
+			// A copy makes its directories; the files under them tell their content.
+			add(analyze.ContextFile{Path: rel, Kind: analyze.KindDir})
 			return nil
 		}
 		fi, err := d.Info()

@@ -400,8 +400,10 @@ func (w *walker) inputs(s DockerfileStep, hs Step) (reason BreakReason, files []
 		if !sameArgs(s.BuildArgs, hs.CreatedBy) {
 			return ReasonInputsChanged, nil, false, false
 		}
-	case s.Keyword == "ADD" && hasRemote(s.Sources):
-		return "", nil, false, true // the builder checks the URL: cannot tell
+	case s.Keyword == "ADD" && (hasRemote(s.Sources) || hasArchive(s.Sources)):
+		// The builder checks the URL, or unpacks the archive into the layer: the
+		// layer's files cannot be compared with the context's.
+		return "", nil, false, true
 	case s.FromStage != "":
 		return "", nil, false, s.FromContext
 	case s.FromContextDir() || len(s.Heredocs) > 0:
@@ -450,6 +452,19 @@ func makesLayer(keyword string) bool {
 	switch keyword {
 	case "RUN", "COPY", "ADD", "WORKDIR":
 		return true
+	}
+	return false
+}
+
+// hasArchive reports whether an ADD source looks like a local tar archive, which ADD
+// unpacks.
+func hasArchive(sources []string) bool {
+	for _, s := range sources {
+		for _, ext := range []string{".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".tar.zst"} {
+			if strings.HasSuffix(strings.ToLower(s), ext) {
+				return true
+			}
+		}
 	}
 	return false
 }

@@ -331,3 +331,29 @@ COPY . .
 		t.Errorf("manifest edit: %s %+v", verdicts(p), p.FirstBreak)
 	}
 }
+
+// Inputs IMAGE cannot show: an ADD of a URL or of an archive ADD unpacks, and a COPY
+// --from a stage that reads the context. Nothing is guessed from there on.
+func TestPredictUnknownInputs(t *testing.T) {
+	for _, add := range []string{"ADD https://example.com/app.tgz .", "ADD app.tar.gz ."} {
+		steps := append([]hstep(nil), baseSteps...)
+		steps = append(steps,
+			hstep{createdBy: "WORKDIR /usr/src/app", files: map[string]string{}, comment: bk},
+			hstep{createdBy: "ARG NODE_ENV=production", comment: bk},
+			hstep{createdBy: add + " # buildkit", files: map[string]string{"usr/src/app/index.js": "x"}, comment: bk},
+			hstep{createdBy: "RUN |1 NODE_ENV=production /bin/sh -c npm install # buildkit", files: map[string]string{"usr/src/app/node_modules/x.js": "m"}, comment: bk},
+			hstep{createdBy: "EXPOSE map[3000/tcp:{}]", comment: bk},
+			hstep{createdBy: `CMD ["node" "index.js"]`, comment: bk},
+		)
+		img, files := built(t, "app:add", steps...)
+		p := predict(t, parse(t, strings.Replace(lazyDockerfile, "COPY . .", add, 1), nil), img, files, context(appV1))
+		if got := verdicts(p); got != "WORKDIR:reused ARG:reused ADD:unknown RUN:unknown EXPOSE:unknown CMD:unknown" || p.Divergence != nil {
+			t.Errorf("%s: %s, divergence %+v", add, got, p.Divergence)
+		}
+	}
+	multi := "FROM node:20 AS build\nCOPY . /src\nRUN make\n" + strings.Replace(lazyDockerfile, "COPY . .", "COPY --from=build /src .", 1)
+	df := parse(t, multi, nil)
+	if !df.Steps[2].FromContext || df.Steps[2].FromStage != "build" {
+		t.Fatalf("copy --from: %+v", df.Steps[2])
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // predictJSON is the part of `predict --format json` these tests read.
@@ -66,6 +67,21 @@ var predictEdits = []predictEdit{
 		buildBase(t, base, "second")
 		return nil, nil
 	}, "base-changed"},
+	// Beyond the issue's five: permission bits are part of both builders' keys, times
+	// are not.
+	{"mode", func(t *testing.T, ctx, _ string) ([]string, []string) {
+		if err := os.Chmod(filepath.Join(ctx, "src", "util.js"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return nil, []string{"src/util.js"}
+	}, "inputs-changed"},
+	{"touch", func(t *testing.T, ctx, _ string) ([]string, []string) {
+		later := time.Now().Add(time.Hour)
+		if err := os.Chtimes(filepath.Join(ctx, "src", "util.js"), later, later); err != nil {
+			t.Fatal(err)
+		}
+		return nil, []string{"src/util.js"}
+	}, ""},
 }
 
 // agreement collects the table the issue asks for: edit × builder × order → agreed steps.
@@ -192,7 +208,7 @@ func predictCase(t *testing.T, edit predictEdit, order, builder string, buildkit
 	case edit.wantBreak != "" && (p.FirstBreak == nil || p.FirstBreak.Reason != edit.wantBreak):
 		t.Errorf("first break = %+v, want %s", p.FirstBreak, edit.wantBreak)
 	}
-	if edit.name == "source" && order == "lazy" {
+	if (edit.name == "source" || edit.name == "mode") && order == "lazy" {
 		fb := p.FirstBreak
 		if fb == nil || len(fb.ChangedFiles) != 1 || fb.ChangedFiles[0].Path != "/app/src/util.js" || fb.ChangedFiles[0].Change != "modified" {
 			t.Errorf("changed files = %+v, want /app/src/util.js modified", fb)

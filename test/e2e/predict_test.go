@@ -252,3 +252,59 @@ func writeFile(t *testing.T, p, content string) {
 		t.Fatal(err)
 	}
 }
+
+// TestPredictFollowsStages builds a two-stage Dockerfile to a --target whose stage is
+// built FROM the other, edits a source file, and checks predict's verdicts for the
+// whole chain of stages against the builder's log.
+func TestPredictFollowsStages(t *testing.T) {
+	for _, b := range []struct {
+		name     string
+		buildkit bool
+	}{{"legacy", false}, {"buildkit", true}} {
+		t.Run(b.name, func(t *testing.T) {
+			base := "e2e/predict-base-stages-" + b.name + ":latest"
+			buildBase(t, base, "first")
+			ctx := copyContext(t, "app")
+			text := "FROM " + base + " AS deps\nWORKDIR /app\nCOPY package*.json ./\nRUN npm install\n" +
+				"FROM deps AS app\nCOPY . .\nENV NODE_ENV=production\nCMD [\"node\", \"index.js\"]\n" +
+				"FROM app AS test\nRUN echo tested > /tested\n"
+			dockerfile := filepath.Join(ctx, "Dockerfile.stages")
+			writeFile(t, dockerfile, text)
+			repo := "e2e/predict-stages-" + b.name
+			build(t, ctx, dockerfile, repo+":v1", b.buildkit, "--target", "app")
+			replaceInFile(t, filepath.Join(ctx, "src", "util.js"), `"hello, "`, `"hello stages, "`)
+
+			out, stderr, code := layers(t, "predict", "-f", dockerfile, "--context", ctx, "--target", "app", "--format", "json", repo+":v1")
+			if code != 0 {
+				t.Fatalf("predict exited %d: %s", code, stderr)
+			}
+			var p predictJSON
+			if err := json.Unmarshal([]byte(out), &p); err != nil {
+				t.Fatalf("%v\n%s", err, out)
+			}
+			log := build(t, ctx, dockerfile, repo+":v2", b.buildkit, "--target", "app")
+			lines := strings.Split(text, "\n")
+			agreed, checked := 0, 0
+			for _, s := range p.Steps {
+				instr := strings.TrimSpace(lines[s.Line-1])
+				cached, found := cacheHit(log, instr)
+				if !found {
+					continue
+				}
+				checked++
+				if want := map[bool]string{true: "reused", false: "rebuilt"}[cached]; s.Verdict == want {
+					agreed++
+				} else {
+					t.Errorf("line %d %q: predicted %s, the builder %s", s.Line, instr, s.Verdict, want)
+				}
+			}
+			agreement.Lock()
+			agreement.rows = append(agreement.rows, fmt.Sprintf("%-9s %-8s %-4s %d/%d", "stages", b.name, "app", agreed, checked))
+			agreement.Unlock()
+			if checked < 3 || p.FirstBreak == nil || p.FirstBreak.Line != 6 {
+				t.Errorf("checked %d, first break %+v\n%s\n%s", checked, p.FirstBreak, out, log)
+			}
+			t.Logf("stages: %d/%d steps agree", agreed, checked)
+		})
+	}
+}

@@ -104,7 +104,7 @@ func (r *Reader) Read(ctx context.Context, sources []string) (*analyze.Context, 
 	var entries []analyze.ContextFile
 	add := func(e analyze.ContextFile) {
 		if e.Kind == analyze.KindFile {
-			h.submit(len(entries), e.Path, e.Size)
+			h.submit(len(entries), e.Path)
 		}
 		entries = append(entries, e)
 	}
@@ -114,12 +114,12 @@ func (r *Reader) Read(ctx context.Context, sources []string) (*analyze.Context, 
 			return nil, err
 		}
 	}
-	digests, err := h.wait()
+	files, err := h.wait()
 	if err != nil {
 		return nil, err
 	}
-	for i, d := range digests {
-		entries[i].Digest = d
+	for i, f := range files {
+		entries[i].Size, entries[i].Mode, entries[i].Digest = f.size, f.mode, f.digest
 	}
 	sort.Slice(entries, func(i, j int) bool { return entries[i].Path < entries[j].Path })
 	return &analyze.Context{Files: entries}, nil
@@ -166,15 +166,15 @@ func (r *Reader) ReadChanged(ctx context.Context, changed []string) (*analyze.Co
 	h := r.startHashing(ctx)
 	for i, e := range entries {
 		if e.Kind == analyze.KindFile {
-			h.submit(i, e.Path, e.Size)
+			h.submit(i, e.Path)
 		}
 	}
-	digests, err := h.wait()
+	files, err := h.wait()
 	if err != nil {
 		return nil, err
 	}
-	for i, d := range digests {
-		entries[i].Digest = d
+	for i, f := range files {
+		entries[i].Size, entries[i].Mode, entries[i].Digest = f.size, f.mode, f.digest
 	}
 	out.Files = entries
 	return out, nil
@@ -325,9 +325,14 @@ func (r *Reader) walk(ctx context.Context, root string, sel selection, add func(
 		if !sel.selects(rel) {
 			return nil
 		}
-		if d.IsDir() {
+		switch {
+		case d.IsDir():
 			// A copy makes its directories; the files under them tell their content.
 			add(analyze.ContextFile{Path: rel, Kind: analyze.KindDir})
+			return nil
+		case d.Type().IsRegular():
+			// The hashing workers stat the file they open: the walk only lists.
+			add(analyze.ContextFile{Path: rel, Kind: analyze.KindFile})
 			return nil
 		}
 		fi, err := d.Info()
@@ -379,26 +384,32 @@ func modeBits(m fs.FileMode) int64 {
 	return bits
 }
 
-// hasher hashes files on worker goroutines as they are submitted.
+// hasher stats and hashes files on worker goroutines as they are submitted, so the
+// walk only lists directories.
 type hasher struct {
-	ctx     context.Context
-	cancel  context.CancelFunc
-	dir     string
-	jobs    chan hashJob
-	wg      sync.WaitGroup
-	mu      sync.Mutex
-	digests map[int]string
-	err     error
+	ctx    context.Context
+	cancel context.CancelFunc
+	dir    string
+	jobs   chan hashJob
+	wg     sync.WaitGroup
+	mu     sync.Mutex
+	files  map[int]hashed
+	err    error
 }
 
 type hashJob struct {
 	index int
 	path  string
-	size  int64
+}
+
+// hashed is what a worker learnt of a regular file.
+type hashed struct {
+	size, mode int64
+	digest     string
 }
 
 func (r *Reader) startHashing(ctx context.Context) *hasher {
-	h := &hasher{dir: r.dir, jobs: make(chan hashJob, 256), digests: map[int]string{}}
+	h := &hasher{dir: r.dir, jobs: make(chan hashJob, 256), files: map[int]hashed{}}
 	h.ctx, h.cancel = context.WithCancel(ctx)
 	for range r.workers {
 		h.wg.Add(1)
@@ -414,27 +425,27 @@ func (h *hasher) work() {
 		if h.ctx.Err() != nil {
 			continue
 		}
-		d, err := digestFile(filepath.Join(h.dir, filepath.FromSlash(j.path)), j.size, buf)
+		f, err := hashFile(filepath.Join(h.dir, filepath.FromSlash(j.path)), buf)
 		h.mu.Lock()
 		if err != nil && h.err == nil {
 			h.err = err
 			h.cancel()
 		}
-		h.digests[j.index] = d
+		h.files[j.index] = f
 		h.mu.Unlock()
 	}
 }
 
 // submit queues a file; after an error or cancellation it drops it.
-func (h *hasher) submit(index int, path string, size int64) {
+func (h *hasher) submit(index int, path string) {
 	select {
-	case h.jobs <- hashJob{index, path, size}:
+	case h.jobs <- hashJob{index, path}:
 	case <-h.ctx.Done():
 	}
 }
 
-// wait ends the queue and returns the digests by index.
-func (h *hasher) wait() (map[int]string, error) {
+// wait ends the queue and returns what was learnt of each file, by index.
+func (h *hasher) wait() (map[int]hashed, error) {
 	close(h.jobs)
 	h.wg.Wait()
 	defer h.cancel()
@@ -444,32 +455,38 @@ func (h *hasher) wait() (map[int]string, error) {
 	if err := h.ctx.Err(); err != nil {
 		return nil, err
 	}
-	return h.digests, nil
+	return h.files, nil
 }
 
-// digestFile hashes a file of the size lstat gave, reading it into the worker's
-// buffer (io.CopyBuffer would hand the copy to (*os.File).WriteTo, which allocates a
-// buffer of its own for every file) and stopping at that size, as tar does, which
-// saves the read that would only say EOF.
-func digestFile(p string, size int64, buf []byte) (string, error) {
+// hashFile stats an open file and hashes it, reading it into the worker's buffer
+// (io.CopyBuffer would hand the copy to (*os.File).WriteTo, which allocates a buffer of
+// its own for every file) and stopping at the size fstat gave, as tar does, which saves
+// the read that would only say EOF.
+func hashFile(p string, buf []byte) (hashed, error) {
 	f, err := os.Open(p)
 	if err != nil {
-		return "", err
+		return hashed{}, err
 	}
 	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return hashed{}, err
+	}
+	out := hashed{size: fi.Size(), mode: modeBits(fi.Mode())}
 	h := sha256.New()
-	for done := int64(0); done < size; {
-		n, err := f.Read(buf[:min(int64(len(buf)), size-done)])
+	for done := int64(0); done < out.size; {
+		n, err := f.Read(buf[:min(int64(len(buf)), out.size-done)])
 		h.Write(buf[:n])
 		done += int64(n)
 		if errors.Is(err, io.EOF) {
-			return "", fmt.Errorf("%s: shrank while being read", p)
+			return hashed{}, fmt.Errorf("%s: shrank while being read", p)
 		}
 		if err != nil {
-			return "", err
+			return hashed{}, err
 		}
 	}
-	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
+	out.digest = "sha256:" + hex.EncodeToString(h.Sum(nil))
+	return out, nil
 }
 
 // GitChanged lists the context's files that differ from a git revision: tracked files

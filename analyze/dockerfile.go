@@ -102,8 +102,8 @@ func cleanSource(src string) string {
 	return strings.TrimPrefix(p, "/")
 }
 
-// under reports whether p is root or lies below it ("." is everything).
-func under(p, root string) bool {
+// underSource reports whether a context path p is root or lies below it ("." is everything).
+func underSource(p, root string) bool {
 	return root == "." || p == root || strings.HasPrefix(p, root+"/")
 }
 
@@ -133,7 +133,7 @@ func CopyTargets(s DockerfileStep, files []ContextFile) map[string]ContextFile {
 		}
 		for _, root := range roots {
 			for _, f := range files {
-				if f.Kind == KindDir || !under(f.Path, root) || excluded(f.Path, s.Excludes) {
+				if f.Kind == KindDir || !underSource(f.Path, root) || excluded(f.Path, s.Excludes) {
 					continue
 				}
 				var dest string
@@ -178,7 +178,7 @@ func matchSources(pattern string, files []ContextFile, dirs map[string]bool) []s
 func excluded(p string, patterns []string) bool {
 	for _, e := range patterns {
 		e = cleanSource(e)
-		if ok, _ := path.Match(e, p); ok || under(p, e) {
+		if ok, _ := path.Match(e, p); ok || underSource(p, e) {
 			return true
 		}
 	}
@@ -212,7 +212,7 @@ func CopySelects(s DockerfileStep, p string, isDir func(string) bool) (string, b
 			continue
 		}
 		switch {
-		case !under(p, root):
+		case !underSource(p, root):
 		case root == ".":
 			return path.Join(s.Dest, p), true
 		case p == root && !isDir(root):

@@ -3,6 +3,7 @@ package analyze
 import (
 	"archive/tar"
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"strings"
@@ -64,7 +65,7 @@ func TestScanLayerCountsRegularFilesOnce(t *testing.T) {
 		entry{name: ".wh..wh.plnk/", typeflag: tar.TypeDir},
 	)
 	var files []File
-	size, err := ScanLayer(layer, func(f File) error { files = append(files, f); return nil })
+	size, err := ScanLayer(context.Background(), layer, ScanOptions{}, func(f File) error { files = append(files, f); return nil })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,11 +92,11 @@ func TestScanLayerCountsRegularFilesOnce(t *testing.T) {
 }
 
 func TestScanLayerEmptyAndBroken(t *testing.T) {
-	if size, err := ScanLayer(tarOf(t), nil); err != nil || size != 0 {
+	if size, err := ScanLayer(context.Background(), tarOf(t), ScanOptions{}, nil); err != nil || size != 0 {
 		t.Errorf("empty layer: %d, %v", size, err)
 	}
 	broken := tarOf(t, entry{name: "f", typeflag: tar.TypeReg, size: 600})
-	if _, err := ScanLayer(bytes.NewReader(broken.Bytes()[:700]), nil); err == nil {
+	if _, err := ScanLayer(context.Background(), bytes.NewReader(broken.Bytes()[:700]), ScanOptions{}, nil); err == nil {
 		t.Error("a truncated layer read without error")
 	}
 }

@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"bytes"
+	"context"
 	"strings"
 	"testing"
 )
@@ -29,7 +30,7 @@ func FuzzScanLayer(f *testing.F) {
 	f.Add(make([]byte, 1024))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var sum int64
-		size, err := ScanLayer(bytes.NewReader(data), func(file File) error {
+		size, err := ScanLayer(context.Background(), bytes.NewReader(data), ScanOptions{}, func(file File) error {
 			if file.Size < 0 || !strings.HasPrefix(file.Path, "/") {
 				t.Errorf("bad entry %+v", file)
 			}

@@ -150,7 +150,7 @@ func TestArchiveBothSaveLayouts(t *testing.T) {
 				if l.DiffID != wantDiffIDs.RootFS.DiffIDs[i] {
 					t.Errorf("layer %d diffID %s", i, l.DiffID)
 				}
-				size, err := analyze.ScanLayer(readerOf(t, layers[i]), nil)
+				size, err := analyze.ScanLayer(context.Background(), readerOf(t, layers[i]), analyze.ScanOptions{}, nil)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -35,6 +35,9 @@ type Image struct {
 	// Remote is true when reading layer contents downloads them (a registry): callers
 	// should do it only when asked to.
 	Remote bool
+	// Notes are what the user should know about how the image was read ("read as an
+	// OCI archive: …"), one sentence each.
+	Notes []string
 
 	downloaded func() int64
 
@@ -43,10 +46,10 @@ type Image struct {
 	close   func() error
 }
 
-// layerReader streams the uncompressed tars of chosen layers, each once, in whatever
-// order suits the source; fn must consume or abandon r before returning.
+// layerReader streams the stored blobs of chosen layers, each once, in whatever order
+// suits the source; fn must consume or abandon the blob before returning.
 type layerReader interface {
-	readLayers(ctx context.Context, want []int, fn func(i int, r io.Reader) error) error
+	readLayers(ctx context.Context, want []int, fn func(i int, b layerBlob) error) error
 }
 
 // layerScanner is for sources that cannot tell which layer a stream is before reading
@@ -81,10 +84,10 @@ func (img *Image) ScanLayers(ctx context.Context, want []int, files bool, fn fun
 	if img.reader == nil {
 		return fmt.Errorf("%s: this source cannot read layer contents", img.Ref)
 	}
-	return img.reader.readLayers(ctx, want, func(i int, r io.Reader) error {
-		s, err := ScanLayer(ctx, r, files)
+	return img.reader.readLayers(ctx, want, func(i int, b layerBlob) error {
+		s, err := img.scanBlob(ctx, i, b, files)
 		if err != nil {
-			return fmt.Errorf("reading layer %d of %s: %w", i, img.Ref, err)
+			return err
 		}
 		return fn(i, s)
 	})
@@ -100,7 +103,7 @@ func ScanLayer(ctx context.Context, r io.Reader, files bool) (LayerScan, error) 
 			return nil
 		}
 	}
-	size, err := analyze.ScanLayer(ctxReader{ctx, r}, collect)
+	size, err := analyze.ScanLayer(ctx, r, analyze.ScanOptions{}, collect)
 	s.Size = size
 	return s, err
 }

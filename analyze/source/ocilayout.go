@@ -56,6 +56,9 @@ func (t tarFiles) open(name string) (*io.SectionReader, func() error, error) {
 	return t.a.section(e), func() error { return nil }, nil
 }
 
+// errNoIndex marks a layout without index.json.
+var errNoIndex = errors.New("no index.json")
+
 type ociLayout struct {
 	files layoutFiles
 	where string
@@ -101,7 +104,7 @@ func openOCILayout(files layoutFiles, tag string, opts Options, where, transport
 	l := &ociLayout{files: files, where: where}
 	sr, done, err := files.open("index.json")
 	if err != nil {
-		return nil, fmt.Errorf("%s is not an OCI image layout: %w", where, err)
+		return nil, fmt.Errorf("%s is not an OCI image layout: %w: %w", where, err, errNoIndex)
 	}
 	raw, err := readCapped(sr, maxMetadataFile, "index.json")
 	done()

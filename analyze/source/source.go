@@ -202,6 +202,12 @@ func ParseRef(s string) (Ref, error) {
 			return Ref{}, usageErrorf("%q: oci needs a directory: oci:DIR[:TAG]", s)
 		}
 		return Ref{Transport: TransportLayout, Path: p, Tag: tag}, nil
+	case ok && transport == TransportOCIArchive:
+		p, tag, _ := strings.Cut(rest, ":")
+		if p == "" {
+			return Ref{}, usageErrorf("%q: oci-archive needs a path: oci-archive:PATH[:TAG]", s)
+		}
+		return Ref{Transport: TransportOCIArchive, Path: p, Tag: tag}, nil
 	case ok && transport == TransportRegistry && strings.HasPrefix(rest, "//"):
 		return Ref{Transport: TransportRegistry, Path: strings.TrimPrefix(rest, "//")}, nil
 	case ok && transport == TransportDaemon:
@@ -222,6 +228,8 @@ func Open(ctx context.Context, ref string, opts Options) (*Image, error) {
 		img, err = openArchive(ctx, r, opts)
 	case TransportLayout:
 		img, err = openLayout(ctx, r, opts)
+	case TransportOCIArchive:
+		img, err = openOCIArchive(ctx, r, opts)
 	case TransportDaemon:
 		img, err = openDaemon(ctx, r, opts)
 	case TransportRegistry:

@@ -166,7 +166,7 @@ func (r *hashingReader) sum() v1.Hash {
 // 16 hex digits followed by "STARGZ".
 func isEstargzFooter(tail []byte) bool {
 	i := bytes.LastIndex(tail, []byte("STARGZ"))
-	if i < 16 || !bytes.HasPrefix(tail, []byte{0x1f, 0x8b}) && bytes.Index(tail, []byte{0x1f, 0x8b}) < 0 {
+	if i < 16 || !bytes.Contains(tail[:i], []byte{0x1f, 0x8b}) {
 		return false
 	}
 	for _, c := range tail[i-16 : i] {

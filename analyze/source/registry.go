@@ -35,12 +35,15 @@ func openRegistry(ctx context.Context, r Ref, opts Options) (*Image, error) {
 	if err != nil {
 		return nil, usageErrorf("%s: %v", where, err)
 	}
-	counter := &countingTransport{base: remote.DefaultTransport}
+	counter := &countingTransport{base: newRegistryTransport(opts.Timeout)}
 	ropts := []remote.Option{
 		remote.WithContext(ctx),
 		remote.WithAuthFromKeychain(authn.NewMultiKeychain(cliConfigKeychain{}, authn.DefaultKeychain)),
 		remote.WithTransport(counter),
 		remote.WithUserAgent("docker-layers"),
+		// 429 is answered in registryTransport (Retry-After); a stall is not retried.
+		remote.WithRetryStatusCodes(http.StatusRequestTimeout, http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout),
+		remote.WithRetryPredicate(registryRetry),
 	}
 	desc, err := remote.Get(ref, ropts...)
 	if err != nil {
@@ -167,6 +170,14 @@ func registryError(ref name.Reference, where string, err error) error {
 		return err
 	}
 	registry := ref.Context().RegistryStr()
+	var stall *StallError
+	if errors.As(err, &stall) {
+		return fmt.Errorf("%s: the registry %s stopped answering: %v", where, registry, stall)
+	}
+	var limit *RateLimitError
+	if errors.As(err, &limit) {
+		return fmt.Errorf("%s: the registry %s is %v", where, registry, limit)
+	}
 	var terr *transport.Error
 	if errors.As(err, &terr) {
 		switch {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
@@ -147,6 +148,9 @@ type Options struct {
 	// downloaded from a registry) is going: a few times a second once it has run for a
 	// second, and once more with Done set. Quick reads report nothing.
 	Progress func(Progress)
+	// Timeout is how long a registry may stay silent (connecting, before its response
+	// headers, between bytes of a body) before the read fails; 0 means DefaultTimeout.
+	Timeout time.Duration
 }
 
 // Progress is a report on a long read.

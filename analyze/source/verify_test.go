@@ -101,8 +101,10 @@ func TestTamperedDockerSaveIsRefused(t *testing.T) {
 			bad := filepath.Join(t.TempDir(), "bad.tar")
 			os.WriteFile(bad, data, 0o644)
 			err := openAndScan(ctx, "docker-archive:"+bad)
+			// A flipped byte in a gzip stream may break the tar or the gzip checksum
+			// before the digests are compared: any error will do there.
 			var de *DigestError
-			if !errors.As(err, &de) && !strings.Contains(fmtErr(err), "gzip") {
+			if err == nil || style != containerdSave && !errors.As(err, &de) {
 				t.Errorf("tampered layer: %v", err)
 			}
 		})
@@ -118,12 +120,6 @@ func TestTamperedDockerSaveIsRefused(t *testing.T) {
 	}
 }
 
-func fmtErr(err error) string {
-	if err == nil {
-		return "<nil>"
-	}
-	return err.Error()
-}
 
 // Issue 12, item 3: one cap for every metadata document, and nothing after the JSON.
 func TestMetadataIsCappedAndStrict(t *testing.T) {

@@ -252,16 +252,28 @@ func TestParseRef(t *testing.T) {
 		"oci:dir:v1":                          {Transport: TransportLayout, Path: "dir", Tag: "v1"},
 		"docker://registry.example/app:v1":    {Transport: TransportRegistry, Path: "registry.example/app:v1"},
 		"docker-daemon:app:v1":                {Transport: TransportDaemon, Path: "app:v1"},
-		"app:v1":                              {Transport: TransportDaemon, Path: "app:v1"},
-		"localhost:5000/app":                  {Transport: TransportDaemon, Path: "localhost:5000/app"},
-		"sha256:0123456789abcdef0123456789ab": {Transport: TransportDaemon, Path: "sha256:0123456789abcdef0123456789ab"},
+		"app:v1":                              {Transport: TransportDaemon, Path: "app:v1", Bare: true},
+		"localhost:5000/app":                  {Transport: TransportDaemon, Path: "localhost:5000/app", Bare: true},
+		"sha256:0123456789abcdef0123456789ab": {Transport: TransportDaemon, Path: "sha256:0123456789abcdef0123456789ab", Bare: true},
+		"oci-archive:x.tar:v1":                {Transport: TransportOCIArchive, Path: "x.tar", Tag: "v1"},
+		"./App.tar":                           {Transport: TransportDaemon, Path: "./App.tar", Bare: true},
 	} {
 		got, err := ParseRef(in)
 		if err != nil || got != want {
 			t.Errorf("ParseRef(%q) = %+v, %v; want %+v", in, got, err, want)
 		}
 	}
-	if _, err := ParseRef(""); !errors.Is(err, ErrUsage) {
-		t.Errorf("empty reference: %v", err)
+	// Issue 12, item 8: what the engine would refuse is a usage error, before any I/O.
+	for in, want := range map[string]string{
+		"":                           "empty image reference",
+		"UPPER:v1":                   "must be lowercase",
+		"docker-daemon:App":          "must be lowercase",
+		"https://registry.example/a": "use docker://registry.example/a",
+		"app:v1:v2":                  "not a valid image reference",
+		"oci-archive:":               "needs a path",
+	} {
+		if _, err := ParseRef(in); !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), want) {
+			t.Errorf("ParseRef(%q) = %v, want a usage error containing %q", in, err, want)
+		}
 	}
 }

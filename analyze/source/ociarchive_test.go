@@ -263,3 +263,30 @@ func TestArchiveTransportsCrossed(t *testing.T) {
 		t.Errorf("missing tag: %v", err)
 	}
 }
+
+// Issue 12, item 9: a bare path that exists is read, its kind detected.
+func TestBarePaths(t *testing.T) {
+	ctx := context.Background()
+	files := layoutFilesOf(t, "v1", []storedLayer{gzipLayer(t, layerTar(t, "a", "b"))}, layoutEdits{})
+	for path, transport := range map[string]string{
+		writeDirOf(t, files):     TransportLayout,
+		writeTarOf(t, files, ""): TransportArchive,
+		writeSave(t, classicSave, []string{"app:v1"}, randomImage(t, 1)): TransportArchive,
+	} {
+		img, err := Open(ctx, path, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		img.Close()
+		if img.Transport != transport || img.Ref != path || len(img.Notes) != 1 {
+			t.Errorf("%s: transport %s, ref %s, notes %q", path, img.Transport, img.Ref, img.Notes)
+		}
+	}
+	empty := t.TempDir()
+	if _, err := Open(ctx, empty, Options{}); !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), "not an OCI image layout") {
+		t.Errorf("a plain directory: %v", err)
+	}
+	if _, err := Open(ctx, "./no-such.tar", Options{}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("a missing file: %v", err)
+	}
+}

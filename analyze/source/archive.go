@@ -27,14 +27,26 @@ import (
 // 25+ and the containerd image store write (blobs/sha256/…). Both carry manifest.json,
 // which is what this reads. The tar is indexed once by seeking over file contents, so
 // opening is quick whatever the archive's size; layers are then streamed from it.
-func openArchive(_ context.Context, r Ref, opts Options) (*Image, error) {
+func openArchive(ctx context.Context, r Ref, opts Options) (*Image, error) {
 	where := "docker-archive:" + r.Path
+	if r.Path == "-" {
+		return readArchiveStream(ctx, os.Stdin, r.Tag, where, opts)
+	}
 	f, err := os.Open(r.Path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, notFoundf("%s: no such file", where)
 		}
 		return nil, fmt.Errorf("%s: %w", where, err)
+	}
+	var magic [2]byte
+	if _, err := io.ReadFull(f, magic[:]); err == nil && magic == [2]byte{0x1f, 0x8b} {
+		// gzip cannot be seeked: read it in one pass, as standard input is.
+		defer f.Close()
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return nil, err
+		}
+		return readArchiveStream(ctx, f, r.Tag, where, opts)
 	}
 	img, err := readArchive(f, r.Tag, where, opts)
 	if err != nil {
@@ -155,7 +167,7 @@ func digestInName(p string) (v1.Hash, bool) {
 func (a *archive) index() error {
 	var magic [2]byte
 	if _, err := io.ReadFull(a.f, magic[:]); err == nil && magic == [2]byte{0x1f, 0x8b} {
-		return fmt.Errorf("%s is gzip-compressed: decompress it first (gunzip), docker save archives are read uncompressed", a.where)
+		return fmt.Errorf("%s is gzip-compressed: an OCI archive is read in place, decompress it first (gunzip)", a.where)
 	}
 	if _, err := a.f.Seek(0, io.SeekStart); err != nil {
 		return err

@@ -232,7 +232,7 @@ func TestArchiveBadInput(t *testing.T) {
 	for ref, want := range map[string]string{
 		"docker-archive:" + filepath.Join(dir, "missing.tar"): "no such file",
 		"docker-archive:" + notTar:                            "not a readable tar archive",
-		"docker-archive:" + gz:                                "gzip-compressed",
+		"docker-archive:" + gz:                                "unexpected EOF",
 		"docker-archive:" + cut:                               "",
 		"docker-archive:" + noManifest:                        "not a docker save archive",
 		"docker-archive:":                                     "needs a path",

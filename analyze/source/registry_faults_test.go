@@ -9,7 +9,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
 )
 
 // faultyRegistry serves an in-memory registry holding app:v1 behind fault, which may

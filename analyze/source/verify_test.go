@@ -120,7 +120,6 @@ func TestTamperedDockerSaveIsRefused(t *testing.T) {
 	}
 }
 
-
 // Issue 12, item 3: one cap for every metadata document, and nothing after the JSON.
 func TestMetadataIsCappedAndStrict(t *testing.T) {
 	ctx := context.Background()

@@ -115,7 +115,7 @@ func ScanLayer(ctx context.Context, r io.Reader, opts ScanOptions, fn func(File)
 		if fn == nil || f.Path == "" {
 			continue
 		}
-		if f.Kind == KindFile && isSparse(hdr) {
+		if f.Kind == KindFile && IsSparse(hdr) {
 			raw.startCapture(hdr)
 			pending = &f
 			continue
@@ -136,8 +136,9 @@ func ScanLayer(ctx context.Context, r io.Reader, opts ScanOptions, fn func(File)
 	}
 }
 
-// isSparse is true for a GNU sparse file, old style (type 'S') or PAX.
-func isSparse(hdr *tar.Header) bool {
+// IsSparse is true for a GNU sparse file, old style (type 'S') or PAX: reading its
+// content through archive/tar yields every byte of its holes.
+func IsSparse(hdr *tar.Header) bool {
 	if hdr.Typeflag == tar.TypeGNUSparse {
 		return true
 	}

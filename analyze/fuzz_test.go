@@ -28,6 +28,8 @@ func FuzzInstruction(f *testing.F) {
 func FuzzScanLayer(f *testing.F) {
 	f.Add([]byte{})
 	f.Add(make([]byte, 1024))
+	f.Add(paxSparse("hello"))
+	f.Add(gnuSparse("hello"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var sum int64
 		size, err := ScanLayer(context.Background(), bytes.NewReader(data), ScanOptions{}, func(file File) error {

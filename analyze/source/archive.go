@@ -184,6 +184,10 @@ func (a *archive) index() error {
 		p := cleanArchivePath(hdr.Name)
 		switch hdr.Typeflag {
 		case tar.TypeReg: // archive/tar reads the old TypeRegA as TypeReg
+			if analyze.IsSparse(hdr) {
+				// Its stored bytes are not its content: no archive writer uses it.
+				continue
+			}
 			off, err := a.f.Seek(0, io.SeekCurrent)
 			if err != nil {
 				return err

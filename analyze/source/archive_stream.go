@@ -91,6 +91,10 @@ func (s *archiveStream) read(ctx context.Context, r io.Reader) error {
 		default:
 			continue
 		}
+		if analyze.IsSparse(hdr) {
+			// docker save writes no sparse file; reading one would read its holes.
+			continue
+		}
 		entry.Reset(tr)
 		head, _ := entry.Peek(512)
 		comp := sniff(head)

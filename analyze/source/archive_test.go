@@ -28,7 +28,7 @@ const (
 )
 
 type tarWriter struct {
-	t  *testing.T
+	t  testing.TB
 	tw *tar.Writer
 }
 
@@ -42,7 +42,7 @@ func (w tarWriter) file(name string, data []byte) {
 	}
 }
 
-func readAll(t *testing.T, open func() (io.ReadCloser, error)) []byte {
+func readAll(t testing.TB, open func() (io.ReadCloser, error)) []byte {
 	t.Helper()
 	rc, err := open()
 	if err != nil {
@@ -57,7 +57,7 @@ func readAll(t *testing.T, open func() (io.ReadCloser, error)) []byte {
 }
 
 // writeSave writes images, tagged, as `docker save` would in the given style.
-func writeSave(t *testing.T, style saveStyle, tags []string, imgs ...v1.Image) string {
+func writeSave(t testing.TB, style saveStyle, tags []string, imgs ...v1.Image) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "save.tar")
 	f, err := os.Create(path)

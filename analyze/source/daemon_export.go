@@ -69,6 +69,12 @@ func findConfig(ctx context.Context, r io.Reader, id string) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("reading %s from the export: %w", name, err)
 		}
+		// A document named by its digest must be that content.
+		if named, ok := digestInName(name); ok {
+			if err := checkDigest(raw, named, "the export's "+name); err != nil {
+				return nil, err
+			}
+		}
 		blobs[key] = raw
 		kept += int64(len(raw))
 		if cfg, ok := resolveConfig(blobs, want, 0); ok {

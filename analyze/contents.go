@@ -48,6 +48,9 @@ const (
 	opaqueMarker   = ".wh..wh..opq"
 )
 
+// emptyDigest is the sha256 of no bytes.
+const emptyDigest = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
 // ScanOptions tune ScanLayer.
 type ScanOptions struct {
 	// Estargz is set for an eStargz layer: its table of contents and prefetch landmarks
@@ -75,6 +78,8 @@ var estargzEntries = map[string]bool{
 func ScanLayer(ctx context.Context, r io.Reader, opts ScanOptions, fn func(File) error) (int64, error) {
 	raw := &rawReader{ctx: ctx, r: r}
 	tr := tar.NewReader(raw)
+	h := sha256.New()
+	var sum [sha256.Size]byte
 	var size int64
 	// A sparse file's stored bytes are hashed as the following Next skips them, so it
 	// is handed to fn one entry late.
@@ -120,15 +125,18 @@ func ScanLayer(ctx context.Context, r io.Reader, opts ScanOptions, fn func(File)
 			pending = &f
 			continue
 		}
-		if f.Kind == KindFile {
-			h := sha256.New()
+		if f.Kind == KindFile && f.Size == 0 {
+			// One string for every empty file: layers of millions of them stay small.
+			f.Digest = emptyDigest
+		} else if f.Kind == KindFile {
+			h.Reset()
 			if _, err := io.Copy(h, tr); err != nil {
 				if e := ctx.Err(); e != nil {
 					return size, e
 				}
 				return size, fmt.Errorf("reading %s in layer tar: %w", f.Path, err)
 			}
-			f.Digest = "sha256:" + hex.EncodeToString(h.Sum(nil))
+			f.Digest = "sha256:" + hex.EncodeToString(h.Sum(sum[:0]))
 		}
 		if err := fn(f); err != nil {
 			return size, err

@@ -100,3 +100,19 @@ func TestScanLayerEmptyAndBroken(t *testing.T) {
 		t.Error("a truncated layer read without error")
 	}
 }
+
+// A later tar entry for a path replaces an earlier one, in either layer.
+func TestChangedFilesLastEntryWins(t *testing.T) {
+	old := []File{
+		{Path: "/a", Kind: KindFile, Size: 1, Digest: digestOf("x")},
+		{Path: "/a", Kind: KindFile, Size: 2, Digest: digestOf("yy")},
+	}
+	edited := []File{{Path: "/a", Kind: KindFile, Size: 2, Digest: digestOf("yy")}}
+	if got := ChangedFiles(old, edited); len(got) != 0 {
+		t.Errorf("same last entry: %+v", got)
+	}
+	edited = append(edited, File{Path: "/a", Kind: KindWhiteout})
+	if got := ChangedFiles(old, edited); len(got) != 1 || got[0].Change != FileDeleted || got[0].Size != 2 {
+		t.Errorf("last entry a whiteout: %+v", got)
+	}
+}

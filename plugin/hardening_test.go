@@ -1,11 +1,15 @@
 package plugin
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/docker/cli/cli/command"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
@@ -166,5 +170,18 @@ func TestBarePathIsRead(t *testing.T) {
 	out, errOut, code := runCLI(t, "inspect", dir)
 	if code != 0 || !strings.Contains(out, "COPY . /app") || !strings.Contains(errOut, "Note: "+dir+": read as oci:"+dir) {
 		t.Errorf("exit %d\nstdout %s\nstderr %s", code, out, errOut)
+	}
+}
+
+// Issue 12, item 9: a reader that goes away (`| head`) ends the command quietly with
+// 141, as a shell pipeline's writer does, not with an error line.
+func TestBrokenPipeIsQuiet(t *testing.T) {
+	var errOut strings.Builder
+	dockerCli, err := command.NewDockerCli(command.WithErrorStream(&errOut))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code := exitCode(dockerCli, fmt.Errorf("write |1: %w", syscall.EPIPE)); code != ExitBrokenPipe || errOut.Len() != 0 {
+		t.Errorf("exit %d, stderr %q", code, errOut.String())
 	}
 }

@@ -178,6 +178,9 @@ func registryError(ref name.Reference, where string, err error) error {
 	if errors.As(err, &limit) {
 		return fmt.Errorf("%s: the registry %s is %v", where, registry, limit)
 	}
+	if strings.Contains(err.Error(), "error verifying sha256 checksum") {
+		return fmt.Errorf("%s: the registry %s served bytes that do not match their digest: %v", where, registry, firstLine(err.Error()))
+	}
 	var terr *transport.Error
 	if errors.As(err, &terr) {
 		switch {

@@ -126,6 +126,14 @@ func (img *Image) scanBlob(ctx context.Context, i int, b layerBlob, files bool) 
 		if e := ctxErr(err); e != nil {
 			return LayerScan{}, e
 		}
+		// Bytes that do not decompress or untar are most likely not the blob named:
+		// say so when the digest shows it.
+		if b.digest != (v1.Hash{}) {
+			_, _ = io.Copy(io.Discard, ctxReader{ctx, stored})
+			if got := stored.sum(); got != b.digest {
+				return LayerScan{}, &DigestError{What: what, Kind: "blob digest", Want: b.digest, Got: got}
+			}
+		}
 		return LayerScan{}, fmt.Errorf("reading %s: %w", what, err)
 	}
 	if b.size >= 0 && stored.n != b.size {

@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,8 +13,10 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -23,8 +26,9 @@ type fault struct {
 	name string
 	// answer, when it returns true, has answered the request itself.
 	answer func(w http.ResponseWriter, r *http.Request) bool
-	// tamper, when set, changes the bytes of blob GETs the registry answers.
-	tamper bool
+	// tamper, when set, changes the bytes of the blob GETs the registry answers whose
+	// size it accepts (the config is under 4 KiB, the base layer over).
+	tamper func(size int64) bool
 	code   int
 	hint   string
 }
@@ -50,7 +54,7 @@ func faultyProxy(t *testing.T, f fault) string {
 		}
 		w.WriteHeader(resp.StatusCode)
 		body := io.Reader(resp.Body)
-		if f.tamper && r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/blobs/") {
+		if f.tamper != nil && r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/blobs/") && f.tamper(resp.ContentLength) {
 			body = &flipper{r: resp.Body}
 		}
 		io.Copy(w, body)
@@ -74,20 +78,42 @@ func (f *flipper) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// runIn runs the plugin with its temporary directory set to a fresh one, and reports
-// what it left there.
-func runIn(t *testing.T, args ...string) (stdout, stderr string, code int, elapsed time.Duration, leftovers []string) {
+// faultRun is how a command ended.
+type faultRun struct {
+	stderr    string
+	code      int
+	elapsed   time.Duration
+	peakKB    int64    // peak resident memory
+	leftovers []string // what it left in its TMPDIR
+}
+
+func (r faultRun) String() string {
+	return fmt.Sprintf("exit %d in %s, peak %d MB: %s", r.code, r.elapsed.Round(10*time.Millisecond), r.peakKB>>10, strings.TrimSpace(r.stderr))
+}
+
+// runIn runs the plugin with its temporary directory set to a fresh one (and extra
+// environment), and reports its peak memory and what it left there.
+func runIn(t *testing.T, env []string, args ...string) faultRun {
 	t.Helper()
 	tmp := t.TempDir()
+	var stderr strings.Builder
+	ctx, cancel := context.WithTimeout(commands, commandTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, pluginBin(), args...)
+	cmd.Env = commandEnv(append([]string{"TMPDIR=" + tmp}, env...))
+	cmd.Stdout = io.Discard
+	cmd.Stderr = &stderr
 	start := time.Now()
-	stdout, stderr, err := run(t, pluginBin(), []string{"TMPDIR=" + tmp}, args...)
-	elapsed = time.Since(start)
-	code = exitCode(t, err)
+	err := cmd.Run()
+	r := faultRun{stderr: stderr.String(), code: exitCode(t, err), elapsed: time.Since(start)}
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		r.peakKB = ru.Maxrss
+	}
 	entries, _ := os.ReadDir(tmp)
 	for _, e := range entries {
-		leftovers = append(leftovers, e.Name())
+		r.leftovers = append(r.leftovers, e.Name())
 	}
-	return stdout, stderr, code, elapsed, leftovers
+	return r
 }
 
 // Live faults (issue 12): a registry answering 401, 404, 429 with a long Retry-After,
@@ -122,17 +148,18 @@ func TestFaultsRegistry(t *testing.T) {
 			<-r.Context().Done()
 			return true
 		}, code: 3, hint: "no progress for 2s on the response headers to GET /v2/faults/busybox/manifests/v1"},
-		{name: "tampered blob", tamper: true, code: 3, hint: "does not match its"},
+		{name: "tampered config", tamper: func(n int64) bool { return n < 4096 }, code: 3, hint: "do not match their digest"},
+		{name: "tampered layer", tamper: func(n int64) bool { return n >= 4096 }, code: 3, hint: "does not match its blob digest"},
 	} {
 		t.Run(f.name, func(t *testing.T) {
 			ref := "docker://" + faultyProxy(t, f) + "/faults/busybox:v1"
-			_, stderr, code, elapsed, left := runIn(t, "inspect", "--uncompressed", "--timeout", "2s", ref)
-			t.Logf("%s: exit %d in %s: %s", f.name, code, elapsed.Round(10*time.Millisecond), strings.TrimSpace(stderr))
-			if code != f.code || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, f.hint) {
-				t.Errorf("exit %d, stderr %q; want exit %d and one line containing %q", code, stderr, f.code, f.hint)
+			r := runIn(t, nil, "inspect", "--uncompressed", "--timeout", "2s", ref)
+			t.Logf("%s: %s", f.name, r)
+			if r.code != f.code || strings.Count(r.stderr, "\n") != 1 || !strings.Contains(r.stderr, f.hint) {
+				t.Errorf("exit %d, stderr %q; want exit %d and one line containing %q", r.code, r.stderr, f.code, f.hint)
 			}
-			if len(left) > 0 {
-				t.Errorf("left in TMPDIR: %v", left)
+			if len(r.leftovers) > 0 {
+				t.Errorf("left in TMPDIR: %v", r.leftovers)
 			}
 		})
 	}
@@ -172,17 +199,20 @@ func cutEngine(t *testing.T, limit int64) string {
 
 // An engine that stops in the middle of an export: one line, exit 3, nothing left.
 func TestFaultsEngineStopsMidExport(t *testing.T) {
+	// The same step built twice without the cache: diff lists the files of the layer
+	// that differs, which needs the export.
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM "+BaseImage+"\nRUN date +%s%N > /x && head -c 300000 /bin/busybox > /big\n"), 0o644)
+	build(t, dir, "Dockerfile", "faults/cut:a", false, "--no-cache")
+	build(t, dir, "Dockerfile", "faults/cut:b", false, "--no-cache")
 	host := cutEngine(t, 256<<10)
-	tmp := t.TempDir()
-	start := time.Now()
-	_, stderr, err := run(t, pluginBin(), []string{"DOCKER_HOST=" + host, "TMPDIR=" + tmp}, "diff", BaseImage, NodeImage)
-	code := exitCode(t, err)
-	t.Logf("exit %d in %s: %s", code, time.Since(start).Round(10*time.Millisecond), strings.TrimSpace(stderr))
-	if code != 3 || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, "export") {
-		t.Errorf("exit %d, stderr %q; want exit 3 and one line about the export", code, stderr)
+	r := runIn(t, []string{"DOCKER_HOST=" + host}, "diff", "faults/cut:a", "faults/cut:b")
+	t.Logf("engine cut mid-export: %s", r)
+	if r.code != 3 || strings.Count(r.stderr, "\n") != 1 || !strings.Contains(r.stderr, "export") {
+		t.Errorf("exit %d, stderr %q; want exit 3 and one line about the export", r.code, r.stderr)
 	}
-	if entries, _ := os.ReadDir(tmp); len(entries) > 0 {
-		t.Errorf("left in TMPDIR: %v", entries)
+	if len(r.leftovers) > 0 {
+		t.Errorf("left in TMPDIR: %v", r.leftovers)
 	}
 }
 
@@ -195,7 +225,9 @@ func TestReadOnlyEverySource(t *testing.T) {
 	archive := filepath.Join(t.TempDir(), "node.tar")
 	docker(t, "save", "-o", archive, NodeImage)
 	logBefore := fileLines(t, registryLog())
-	since := time.Now().Add(-time.Second)
+	// Events carry whole seconds: start in a second after the set-up's tag, push and save.
+	time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(1100 * time.Millisecond)))
+	since := time.Now().Truncate(time.Second)
 
 	refs := []string{NodeImage, "docker-archive:" + archive, "oci:" + filepath.Join(testdataDir(""), "..", "demo") + ":lazy-v1-buildkit", "docker://" + repo}
 	for _, ref := range refs {
@@ -279,4 +311,3 @@ func summarize(xs []string) string {
 	}
 	return strings.Join(parts, ", ")
 }
-

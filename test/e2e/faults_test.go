@@ -197,14 +197,19 @@ func cutEngine(t *testing.T, limit int64) string {
 	return "unix://" + sock
 }
 
-// An engine that stops in the middle of an export: one line, exit 3, nothing left.
-func TestFaultsEngineStopsMidExport(t *testing.T) {
-	// The same step built twice without the cache: diff lists the files of the layer
-	// that differs, which needs the export.
+// twoBuilds builds faults/cut:a and faults/cut:b, the same step built twice without
+// the cache: diff lists the files of the layer that differs, which needs an export.
+func twoBuilds(t *testing.T) {
+	t.Helper()
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM "+BaseImage+"\nRUN date +%s%N > /x && head -c 300000 /bin/busybox > /big\n"), 0o644)
 	build(t, dir, "Dockerfile", "faults/cut:a", false, "--no-cache")
 	build(t, dir, "Dockerfile", "faults/cut:b", false, "--no-cache")
+}
+
+// An engine that stops in the middle of an export: one line, exit 3, nothing left.
+func TestFaultsEngineStopsMidExport(t *testing.T) {
+	twoBuilds(t)
 	host := cutEngine(t, 256<<10)
 	r := runIn(t, []string{"DOCKER_HOST=" + host}, "diff", "faults/cut:a", "faults/cut:b")
 	t.Logf("engine cut mid-export: %s", r)
@@ -224,6 +229,7 @@ func TestReadOnlyEverySource(t *testing.T) {
 	docker(t, "push", repo)
 	archive := filepath.Join(t.TempDir(), "node.tar")
 	docker(t, "save", "-o", archive, NodeImage)
+	twoBuilds(t)
 	logBefore := fileLines(t, registryLog())
 	// Events carry whole seconds: start in a second after the set-up's tag, push and save.
 	time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(1100 * time.Millisecond)))
@@ -245,6 +251,10 @@ func TestReadOnlyEverySource(t *testing.T) {
 	if _, stderr, code := layers(t, "shared", "--all"); code != 0 {
 		t.Errorf("shared --all: exit %d: %s", code, stderr)
 	}
+	// An export (the engine's "save" event shows the stream is being recorded).
+	if _, stderr, code := layers(t, "diff", "faults/cut:a", "faults/cut:b"); code != 0 {
+		t.Errorf("diff faults/cut:a faults/cut:b: exit %d: %s", code, stderr)
+	}
 
 	until := time.Now().Add(time.Second)
 	events := docker(t, "events", "--since", fmt.Sprint(since.Unix()), "--until", fmt.Sprint(until.Unix()), "--format", "{{json .}}")
@@ -265,6 +275,9 @@ func TestReadOnlyEverySource(t *testing.T) {
 		}
 	}
 	t.Logf("engine events while commands ran: %d (%s)", len(actions), summarize(actions))
+	if !strings.Contains(strings.Join(actions, ","), "image save") {
+		t.Errorf("no save event recorded for the export: is the event stream being read?")
+	}
 	var requests []string
 	for _, line := range fileLines(t, registryLog())[len(logBefore):] {
 		_, req, ok := strings.Cut(line, `"`)

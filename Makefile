@@ -59,7 +59,7 @@ bench-e2e: e2e-setup
 # minimized with at most FUZZMINIMIZE runs, so short runs spend their time fuzzing.
 FUZZTIME ?= 30s
 FUZZMINIMIZE ?= 10x
-FUZZ_TARGETS := ./analyze/:FuzzInstruction ./analyze/:FuzzScanLayer \
+FUZZ_TARGETS := ./analyze/:FuzzInstruction ./analyze/:FuzzHistory ./analyze/:FuzzScanLayer \
 	./analyze/source/:FuzzArchive ./analyze/source/:FuzzArchiveStream \
 	./analyze/source/:FuzzOCIIndex ./analyze/source/:FuzzOCIManifest ./analyze/source/:FuzzOCIConfig
 fuzz:

@@ -2,8 +2,8 @@ package analyze
 
 import (
 	"bytes"
-	"encoding/json"
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 

@@ -48,7 +48,7 @@ func openArchive(ctx context.Context, r Ref, opts Options) (*Image, error) {
 		}
 		return readArchiveStream(ctx, f, r.Tag, where, opts)
 	}
-	img, err := readArchive(f, r.Tag, where, opts)
+	img, err := readArchive(ctx, f, r.Tag, where, opts)
 	if err != nil {
 		f.Close()
 		return nil, err
@@ -67,9 +67,9 @@ type archive struct {
 	where   string
 }
 
-func readArchive(f *os.File, tag, where string, opts Options) (*Image, error) {
+func readArchive(ctx context.Context, f *os.File, tag, where string, opts Options) (*Image, error) {
 	a := &archive{f: f, entries: map[string]tarEntry{}, where: where}
-	if err := a.index(); err != nil {
+	if err := a.index(ctx); err != nil {
 		return nil, err
 	}
 	if _, err := a.lookup("manifest.json"); err != nil {
@@ -164,7 +164,7 @@ func digestInName(p string) (v1.Hash, bool) {
 }
 
 // index records where each file's content starts, seeking over contents.
-func (a *archive) index() error {
+func (a *archive) index(ctx context.Context) error {
 	var magic [2]byte
 	if _, err := io.ReadFull(a.f, magic[:]); err == nil && magic == [2]byte{0x1f, 0x8b} {
 		return fmt.Errorf("%s is gzip-compressed: an OCI archive is read in place, decompress it first (gunzip)", a.where)
@@ -174,6 +174,9 @@ func (a *archive) index() error {
 	}
 	tr := tar.NewReader(a.f)
 	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		hdr, err := tr.Next()
 		if errors.Is(err, io.EOF) {
 			break

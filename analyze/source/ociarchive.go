@@ -12,7 +12,7 @@ import (
 // `docker buildx build --output type=oci,dest=x.tar` and skopeo write it. The tar is
 // indexed once by seeking over file contents, never extracted; blobs are then read from
 // it in place.
-func openOCIArchive(_ context.Context, r Ref, opts Options) (*Image, error) {
+func openOCIArchive(ctx context.Context, r Ref, opts Options) (*Image, error) {
 	where := TransportOCIArchive + ":" + r.Path
 	f, err := os.Open(r.Path)
 	if err != nil {
@@ -22,7 +22,7 @@ func openOCIArchive(_ context.Context, r Ref, opts Options) (*Image, error) {
 		return nil, fmt.Errorf("%s: %w", where, err)
 	}
 	a := &archive{f: f, entries: map[string]tarEntry{}, where: where}
-	if err := a.index(); err != nil {
+	if err := a.index(ctx); err != nil {
 		f.Close()
 		return nil, err
 	}

@@ -2,18 +2,19 @@ package analyze
 
 import (
 	"archive/tar"
+	"context"
 	"reflect"
 	"strings"
 	"testing"
 )
 
 // replay applies layers (each a list of tar entries) to a new Filesystem, reading each
-// through ScanEntries as a source would, and returns the filesystem.
+// through ScanLayer as a source would, and returns the filesystem.
 func replay(t *testing.T, digests bool, opts FilesOptions, layers ...[]entry) *Filesystem {
 	t.Helper()
 	fs := NewFilesystem(len(layers), opts)
 	for i, entries := range layers {
-		size, err := ScanEntries(tarOf(t, entries...), digests, func(f File) error { return fs.Apply(i, f) })
+		size, err := ScanLayer(context.Background(), tarOf(t, entries...), ScanOptions{SkipDigests: !digests}, func(f File) error { return fs.Apply(i, f) })
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -18,12 +18,14 @@ type sharedOptions struct {
 	includeDangling bool
 	filters         []string
 	uncompressed    bool
+	containers      bool
+	reg             registryOptions
 }
 
 func newSharedCommand(e *env) *cobra.Command {
 	var opts sharedOptions
 	cmd := &cobra.Command{
-		Use:   "shared [OPTIONS] IMAGE IMAGE... | --all",
+		Use:   "shared [OPTIONS] IMAGE IMAGE... | --all | --registry HOST[/NAMESPACE]",
 		Short: "Show which layers images share, and what each image really costs on disk",
 		Long: `Show which layers a set of images share and what each image really costs.
 
@@ -48,13 +50,31 @@ Sizes are uncompressed; compressed sizes are added when every layer has one.
 ` + imageRefHelp + `
 
 The engine's images are read from metadata alone (inspect and history, as
-"docker history" does), so --all over hundreds of images is quick.`,
+"docker history" does), so --all over hundreds of images is quick.
+
+With --registry, every tag of a registry (or of a namespace, --repo, --tags, --latest)
+is read from its manifest and config, never a layer blob, --jobs at a time; sizes are
+compressed, as the registry stores them, and the registry's own storage is added:
+each blob once by digest, and what storing it once saves. Manifests and configs are
+cached by digest in $XDG_CACHE_HOME/docker-layers, so a rerun sends one HEAD per tag.
+--format jsonl streams one object per image as it is read and a summary at the end.
+A repository or tag that cannot be read is reported on stderr and skipped; the exit
+status is then 3, after the results for the rest.`,
 		Args: func(cmd *cobra.Command, args []string) error {
+			if err := opts.reg.check(cmd, args, opts.all); err != nil {
+				return err
+			}
+			if opts.reg.registry != "" {
+				return nil
+			}
+			if opts.format == "jsonl" {
+				return usageError(cmd, "--format jsonl needs --registry")
+			}
 			switch {
 			case opts.all && len(args) > 0:
 				return usageError(cmd, "--all takes no IMAGE arguments")
-			case !opts.all && (opts.includeDangling || len(opts.filters) > 0):
-				return usageError(cmd, "--include-dangling and --filter need --all")
+			case !opts.all && (opts.includeDangling || len(opts.filters) > 0 || opts.containers):
+				return usageError(cmd, "--include-dangling, --filter and --containers need --all")
 			case !opts.all && len(args) == 0:
 				return usageError(cmd, "requires at least 1 image argument, or --all")
 			}
@@ -62,6 +82,9 @@ The engine's images are read from metadata alone (inspect and history, as
 		},
 		ValidArgsFunction: completeImages(e),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.reg.registry != "" {
+				return runSharedRegistry(cmd, e, opts)
+			}
 			return runShared(cmd, e, args, opts)
 		},
 	}
@@ -72,6 +95,8 @@ The engine's images are read from metadata alone (inspect and history, as
 	flags.BoolVar(&opts.includeDangling, "include-dangling", false, "With --all: list untagged images too")
 	flags.StringArrayVarP(&opts.filters, "filter", "f", nil, `With --all: filter images as "docker image ls" does (e.g. reference=app:*)`)
 	addUncompressedFlag(flags, &opts.uncompressed, "each distinct layer blob once")
+	flags.BoolVar(&opts.containers, "containers", false, "With --all: also the containers' writable layers (running and stopped), per image and in total")
+	addRegistryFlags(flags, &opts.reg)
 	completeFlags(cmd)
 	return cmd
 }
@@ -108,8 +133,15 @@ func runShared(cmd *cobra.Command, e *env, refs []string, opts sharedOptions) er
 	}
 	s := analyze.Share(images[:len(refs)], images[len(refs):]...)
 	view := newSharedJSON(s, opts.matrix)
+	if opts.containers {
+		u, err := readWritable(r.ctx, r.srcOpts)
+		if err != nil {
+			return imageError(cmd, err)
+		}
+		view.Containers = newWritableJSON(u)
+	}
 	return render(e.dockerCli.Out(), r.format, view, renderers[sharedJSON]{
-		table: writeSharedTable,
+		table: writeSharedTables,
 		rows:  sharedRows,
 		ids:   sharedIDs,
 	}, r.render)
@@ -233,9 +265,13 @@ func writeSharedTable(w io.Writer, v sharedJSON, o renderOpts) error {
 		fmt.Fprintf(w, "Compressed: %s as image ls adds them, %s of distinct layers, %s saved by sharing\n",
 			jsonSize(v.CompressedTotalSize), jsonSize(v.CompressedDiskSize), jsonSize(v.CompressedSavedSize))
 	}
-	if !uncompressed {
+	switch {
+	case v.Registry != nil:
+		// --registry reads metadata only, by design: its own block says what it stores.
+		writeRegistryStorage(w, v.Registry)
+	case !uncompressed:
 		fmt.Fprintln(w, "Note: uncompressed sizes are unknown: a registry records only compressed sizes (--uncompressed downloads the layers to measure them)")
-	} else if v.TotalSize == nil {
+	case v.TotalSize == nil:
 		fmt.Fprintln(w, "Note: ? = unknown: a registry records only compressed sizes (--uncompressed downloads the layers to measure them)")
 	}
 	if n := distinctImages(v); n < len(v.Images) {
@@ -314,6 +350,10 @@ type sharedJSON struct {
 	// Matrix is there with --matrix: matrix[i][j] is the bytes images[i] and images[j]
 	// share.
 	Matrix [][]int64 `json:"matrix,omitempty"`
+	// Containers is there with --containers: the containers' writable layers.
+	Containers *writableJSON `json:"containers,omitempty"`
+	// Registry is there with --registry: the registry's own storage figures.
+	Registry *registryJSON `json:"registry,omitempty"`
 }
 
 type sharedImageJSON struct {
@@ -419,6 +459,12 @@ type SharedImageRow struct {
 	CompressedBytes       int64
 	CompressedSharedBytes int64
 	CompressedUniqueBytes int64
+	// Containers and WritableSize (WritableBytes) are, with --containers, how many
+	// containers run from the image and their writable layers' total ("?" and -1
+	// without --containers).
+	Containers    int
+	WritableSize  string
+	WritableBytes int64
 }
 
 func sharedRows(v sharedJSON, o renderOpts) []any {
@@ -440,6 +486,10 @@ func sharedRows(v sharedJSON, o renderOpts) []any {
 			CompressedSharedBytes: jsonBytes(im.CompressedSharedSize),
 			CompressedUniqueBytes: jsonBytes(im.CompressedUniqueSize),
 		}
+		r := rows[i].(SharedImageRow)
+		r.Containers, r.WritableBytes = writableOf(v.Containers, im.ID)
+		r.WritableSize = humanSize(r.WritableBytes)
+		rows[i] = r
 	}
 	return rows
 }

@@ -1,11 +1,8 @@
 package source
 
 import (
-	"bufio"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"runtime"
 	"sort"
 	"sync"
@@ -13,17 +10,17 @@ import (
 	"github.com/docker-layers/docker-layers/analyze"
 )
 
-// layerOpener is for sources that can open any one layer on its own, so several can be
-// read at once. r is the uncompressed tar; where the source stores it uncompressed, r
-// also seeks, so contents need not be read when only headers are wanted.
+// layerOpener is for sources that can open any one layer's stored blob on its own, so
+// several can be read at once.
 type layerOpener interface {
-	openLayer(ctx context.Context, i int) (r io.Reader, closer func() error, err error)
+	openBlob(ctx context.Context, i int) (b layerBlob, closer func() error, err error)
 }
 
 // EntryOptions tune StreamEntries.
 type EntryOptions struct {
-	// Digests asks for regular files' content digests; without them a layer stored
-	// uncompressed is read by its headers alone (contents are seeked over).
+	// Digests asks for regular files' content digests. Without them contents are not
+	// hashed file by file, but still read: every byte is checked against the layer's
+	// digests (see scanBlob).
 	Digests bool
 	// Workers is how many layers are read at once; 0 means one per CPU.
 	Workers int
@@ -90,7 +87,7 @@ func (img *Image) StreamEntries(ctx context.Context, want []int, opts EntryOptio
 				// The slot is freed when fn is done with the layer, not when it is
 				// read: layers read ahead wait in memory, so at most `workers` do.
 				defer wg.Done()
-				r.err = readEntries(ctx, opener, i, opts.Digests, r.batches)
+				r.err = img.readEntries(ctx, opener, i, opts.Digests, r.batches)
 				if r.err != nil {
 					r.err = fmt.Errorf("reading layer %d of %s: %w", i, img.Ref, r.err)
 				}
@@ -119,8 +116,8 @@ func (img *Image) StreamEntries(ctx context.Context, want []int, opts EntryOptio
 }
 
 // readEntries scans one layer into batches of entries.
-func readEntries(ctx context.Context, opener layerOpener, i int, digests bool, out chan<- []analyze.File) error {
-	r, closer, err := opener.openLayer(ctx, i)
+func (img *Image) readEntries(ctx context.Context, opener layerOpener, i int, digests bool, out chan<- []analyze.File) error {
+	blob, closer, err := opener.openBlob(ctx, i)
 	if err != nil {
 		return err
 	}
@@ -135,7 +132,7 @@ func readEntries(ctx context.Context, opener layerOpener, i int, digests bool, o
 		batch = make([]analyze.File, 0, entryBatch)
 		return nil
 	}
-	_, err = analyze.ScanEntries(r, digests, func(f analyze.File) error {
+	_, err = img.streamBlob(ctx, i, blob, !digests, func(f analyze.File) error {
 		batch = append(batch, f)
 		if len(batch) == entryBatch {
 			return send()
@@ -175,117 +172,46 @@ func (img *Image) streamInOrder(ctx context.Context, want []int, _ EntryOptions,
 	})
 }
 
-// openLayer opens layer i of a `docker save` archive: when it is stored uncompressed,
-// a reader that seeks, so a scan without digests reads headers only.
-func (r *archiveReader) openLayer(ctx context.Context, i int) (io.Reader, func() error, error) {
+// openBlob opens layer i of a `docker save` archive as stored.
+func (r *archiveReader) openBlob(_ context.Context, i int) (layerBlob, func() error, error) {
 	l := r.layers[i]
-	if l.compression == compressionNone {
-		return &seekingReader{ctx: ctx, ra: r.a.f, base: l.entry.offset, size: l.entry.size}, func() error { return nil }, nil
-	}
-	rc, err := decompress(bufio.NewReaderSize(r.a.section(l.entry), 1<<20), l.compression)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%s: layer %d: %w", r.a.where, i, err)
-	}
-	return ctxReader{ctx, rc}, rc.Close, nil
+	return layerBlob{r: r.a.section(l.entry), digest: l.digest, size: l.entry.size, estargz: l.estargz}, func() error { return nil }, nil
 }
 
-// openLayer opens layer i of an OCI layout or registry image from its stored blob,
-// decompressing it here (klauspost/compress) rather than through go-containerregistry.
-func (r v1Reader) openLayer(ctx context.Context, i int) (io.Reader, func() error, error) {
-	l, err := r.img.LayerByDigest(r.blobs[i].Digest)
+// openBlob opens layer i of an OCI layout or registry image as stored.
+func (r v1Reader) openBlob(_ context.Context, i int) (layerBlob, func() error, error) {
+	d := r.blobs[i]
+	l, err := r.img.LayerByDigest(d.Digest)
 	if err != nil {
-		return nil, nil, fmt.Errorf("layer %d (%s): %w", i, r.blobs[i].Digest, err)
+		return layerBlob{}, nil, fmt.Errorf("layer %d (%s): %w", i, d.Digest, err)
 	}
-	blob, err := l.Compressed()
+	rc, err := l.Compressed()
 	if err != nil {
-		return nil, nil, fmt.Errorf("layer %d (%s): %w", i, r.blobs[i].Digest, err)
+		return layerBlob{}, nil, fmt.Errorf("layer %d (%s): %w", i, d.Digest, err)
 	}
-	if ra, ok := blob.(interface {
-		io.ReaderAt
-		io.Seeker
-	}); ok {
-		var head [4]byte
-		n, _ := ra.ReadAt(head[:], 0)
-		if sniff(head[:n]) == compressionNone {
-			size, err := ra.Seek(0, io.SeekEnd)
-			if err != nil {
-				blob.Close()
-				return nil, nil, err
-			}
-			return &seekingReader{ctx: ctx, ra: ra, size: size}, blob.Close, nil
-		}
-		if _, err := ra.Seek(0, io.SeekStart); err != nil {
-			blob.Close()
-			return nil, nil, err
-		}
-	}
-	br := bufio.NewReaderSize(blob, 1<<20)
-	head, _ := br.Peek(4)
-	rc, err := decompress(br, sniff(head))
-	if err != nil {
-		blob.Close()
-		return nil, nil, fmt.Errorf("layer %d (%s): %w", i, r.blobs[i].Digest, err)
-	}
-	return ctxReader{ctx, rc}, func() error { rc.Close(); return blob.Close() }, nil
+	return layerBlob{r: rc, digest: d.Digest, size: d.Size, estargz: d.Annotations[annotationEstargzTOC] != ""}, rc.Close, nil
 }
 
-// seekingReader reads [base, base+size) of ra through a buffer and seeks without I/O,
-// so archive/tar skips file contents it is not asked for (it seeks when it can), while
-// a run of small entries still costs one read per buffer.
-type seekingReader struct {
-	ctx        context.Context
-	ra         io.ReaderAt
-	base, size int64
-	pos        int64 // relative to base
-	buf        []byte
-	bufAt      int64 // position of buf[0], relative to base
+// openBlob opens layer i of an OCI layout (a directory or a tar) as stored.
+func (r layoutReader) openBlob(_ context.Context, i int) (layerBlob, func() error, error) {
+	d := r.blobs[i]
+	name, err := blobName(d.Digest)
+	if err != nil {
+		return layerBlob{}, nil, fmt.Errorf("%s: layer %d: %w", r.l.where, i, err)
+	}
+	sr, done, err := r.l.files.open(name)
+	if err != nil {
+		return layerBlob{}, nil, fmt.Errorf("%s: layer %d: %w", r.l.where, i, err)
+	}
+	estargz := d.Annotations[annotationEstargzTOC] != "" || estargzAt(sr)
+	return layerBlob{r: sr, digest: d.Digest, size: d.Size, estargz: estargz}, done, nil
 }
 
-const seekingBuffer = 256 << 10
-
-func (s *seekingReader) Read(p []byte) (int, error) {
-	if err := s.ctx.Err(); err != nil {
-		return 0, err
+// openBlob forwards to the registry reader (progress is reported for sequential reads).
+func (p progressReader) openBlob(ctx context.Context, i int) (layerBlob, func() error, error) {
+	o, ok := p.inner.(layerOpener)
+	if !ok {
+		return layerBlob{}, nil, fmt.Errorf("layer %d: this source cannot open one layer on its own", i)
 	}
-	if s.pos >= s.size {
-		return 0, io.EOF
-	}
-	if s.pos < s.bufAt || s.pos >= s.bufAt+int64(len(s.buf)) {
-		if s.buf == nil {
-			s.buf = make([]byte, seekingBuffer)
-		}
-		s.buf = s.buf[:cap(s.buf)]
-		n := int64(len(s.buf))
-		if rest := s.size - s.pos; rest < n {
-			n = rest
-		}
-		m, err := s.ra.ReadAt(s.buf[:n], s.base+s.pos)
-		s.buf, s.bufAt = s.buf[:m], s.pos
-		if m == 0 {
-			if err == nil || errors.Is(err, io.EOF) {
-				err = io.ErrUnexpectedEOF
-			}
-			return 0, err
-		}
-	}
-	n := copy(p, s.buf[s.pos-s.bufAt:])
-	s.pos += int64(n)
-	return n, nil
-}
-
-func (s *seekingReader) Seek(offset int64, whence int) (int64, error) {
-	switch whence {
-	case io.SeekStart:
-	case io.SeekCurrent:
-		offset += s.pos
-	case io.SeekEnd:
-		offset += s.size
-	default:
-		return 0, errors.New("seek: bad whence")
-	}
-	if offset < 0 {
-		return 0, errors.New("seek: negative position")
-	}
-	s.pos = offset
-	return offset, nil
+	return o.openBlob(ctx, i)
 }

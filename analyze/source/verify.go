@@ -117,7 +117,12 @@ func (img *Image) scanBlob(ctx context.Context, i int, b layerBlob, files bool) 
 // what it built when streamBlob fails.
 func (img *Image) streamBlob(ctx context.Context, i int, b layerBlob, skipDigests bool, fn func(analyze.File) error) (int64, error) {
 	what := fmt.Sprintf("layer %d of %s", i, img.Ref)
-	stored := &hashingReader{r: b.r, h: sha256.New()}
+	stored := &hashingReader{r: b.r}
+	if b.digest != (v1.Hash{}) {
+		// A classic docker save layer.tar has no blob digest: its bytes are the tar,
+		// checked against the diffID below, so they are not hashed twice.
+		stored.h = sha256.New()
+	}
 	br := bufio.NewReaderSize(ctxReader{ctx, stored}, 1<<20)
 	head, _ := br.Peek(4)
 	rc, err := decompress(br, sniff(head))
@@ -180,7 +185,9 @@ type hashingReader struct {
 
 func (r *hashingReader) Read(p []byte) (int, error) {
 	n, err := r.r.Read(p)
-	r.h.Write(p[:n])
+	if r.h != nil {
+		r.h.Write(p[:n])
+	}
 	r.n += int64(n)
 	return n, err
 }

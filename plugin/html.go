@@ -322,14 +322,14 @@ func newHTMLInspectImage(n int, in inspectJSON) htmlInspectImage {
 // ---- diff ----
 
 type htmlDiff struct {
-	V         diffJSON
-	Rows      []htmlDiffRow
-	Break     []string // the first break, worded as the table words it
-	BreakAt   string
-	Max       int64 // the largest layer, which the step bars are drawn against
-	Figure    []htmlBar
-	Transfer  string
-	NewSize   *int64
+	V        diffJSON
+	Rows     []htmlDiffRow
+	Break    []string // the first break, worded as the table words it
+	BreakAt  string
+	Max      int64 // the largest layer, which the step bars are drawn against
+	Figure   []htmlBar
+	Transfer string
+	NewSize  *int64
 	// FilesCompared is set when the layers at the break were read (an empty list
 	// then means no file differs).
 	FilesCompared bool

@@ -46,7 +46,7 @@ func TestHTMLGolden(t *testing.T) {
 }
 
 var (
-	externalURL = regexp.MustCompile(`(?i)(src|href|action|url\()\s*=?\s*["']?\s*(https?:|//)`)
+	pageRef     = regexp.MustCompile(`(?i)\b(?:src|href|action|poster|srcset|xlink:href)\s*=\s*["']([^"']*)["']|url\(\s*["']?([^"')]*)`)
 	dataJSON    = regexp.MustCompile(`data-json="([^"]*)" data-value="([^"]*)"`)
 )
 
@@ -54,8 +54,10 @@ var (
 // attribute or style, and a content security policy that forbids fetching.
 func assertSelfContained(t *testing.T, page string) {
 	t.Helper()
-	if m := externalURL.FindString(page); m != "" {
-		t.Errorf("the page refers to an external resource: %q", m)
+	for _, m := range pageRef.FindAllStringSubmatch(page, -1) {
+		if v := strings.TrimSpace(m[1] + m[2]); !strings.HasPrefix(v, "#") && !strings.HasPrefix(v, "data:image/png;base64,") {
+			t.Errorf("the page refers to something outside itself: %q", v)
+		}
 	}
 	if !strings.Contains(page, `content="default-src 'none';`) {
 		t.Error("the page has no content security policy")

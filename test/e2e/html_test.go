@@ -1,0 +1,274 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// chromium is Debian's browser (setup.sh installs it), run headless to check the
+// --format html pages as a reader sees them.
+const chromium = "chromium"
+
+// hostileText is history text that would run as script if the page did not escape it.
+const hostileText = `<script>alert(1)</script>`
+
+// TestHTMLInBrowser makes each command's page from the e2e images, opens it in
+// headless Chromium with every host name resolved to a listener that counts
+// connections, and checks the page as the browser built it: the figures in the DOM
+// are the JSON output's, nothing was fetched, and an image's hostile history entry is
+// text. The screenshots are kept in $E2E_ARTIFACTS when it is set.
+func TestHTMLInBrowser(t *testing.T) {
+	if _, err := exec.LookPath(chromium); err != nil {
+		t.Fatalf("%s not found (run test/e2e/setup.sh): %v", chromium, err)
+	}
+	ctx := copyContext(t, "app")
+	df := filepath.Join(ctx, "Dockerfile.lazy")
+	b, err := os.ReadFile(df)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The label is a metadata-only step whose history text carries the script.
+	hostile := strings.Replace(string(b), "WORKDIR /app\n", "WORKDIR /app\nLABEL note=\""+hostileText+"\"\n", 1)
+	if err := os.WriteFile(df, []byte(hostile), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	build(t, ctx, "Dockerfile.lazy", "e2e/html:v1", false)
+	replaceInFile(t, filepath.Join(ctx, "src", "util.js"), `"hello, "`, `"hello from `+t.Name()+`, "`)
+	build(t, ctx, "Dockerfile.lazy", "e2e/html:v2", false)
+
+	listener := countConnections(t)
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name string
+		args []string
+		// min is the fewest figures the page must show.
+		min int
+	}{
+		{"inspect", []string{"inspect", "e2e/html:v1", NodeImage}, 10},
+		{"diff", []string{"diff", "e2e/html:v1", "e2e/html:v2"}, 12},
+		{"shared", []string{"shared", "--matrix", "e2e/html:v1", "e2e/html:v2", NodeImage, BaseImage}, 20},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			page := filepath.Join(dir, tc.name+".html")
+			args := append([]string{tc.args[0], "--format", "html", "-o", page}, tc.args[1:]...)
+			if out, errOut, code := layers(t, args...); code != 0 || out != "" {
+				t.Fatalf("%s: exit %d, stdout %q, stderr %s", strings.Join(args, " "), code, out, errOut)
+			}
+			js, errOut, code := layers(t, append([]string{tc.args[0], "--format", "json"}, tc.args[1:]...)...)
+			if code != 0 {
+				t.Fatalf("--format json: exit %d: %s", code, errOut)
+			}
+			src, err := os.ReadFile(page)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if refs := externalRefs(string(src)); len(refs) > 0 {
+				t.Errorf("the page refers to something outside itself: %q", refs)
+			}
+
+			shot := filepath.Join(dir, tc.name+".png")
+			before := listener.count.Load()
+			elapsed := browse(t, listener.addr, "--screenshot="+shot, page)
+			dom := browseDOM(t, listener.addr, page)
+			if n := listener.count.Load() - before; n != 0 {
+				t.Errorf("the browser opened %d network connections for the page", n)
+			}
+			info, err := os.Stat(shot)
+			if err != nil || info.Size() < 10000 {
+				t.Errorf("no screenshot, or a blank one: %v", err)
+			}
+			keepArtifact(t, page, shot)
+			t.Logf("%s: page %d bytes, screenshot %s, headless Chromium took %v", tc.name, len(src), shot, elapsed.Round(time.Millisecond))
+
+			n, err := domFigures(dom, js)
+			if err != nil {
+				t.Error(err)
+			}
+			if n < tc.min {
+				t.Errorf("%d figures in the DOM, want at least %d", n, tc.min)
+			}
+			t.Logf("%s: %d figures in the DOM equal the JSON output", tc.name, n)
+			if refs := externalRefs(dom); len(refs) > 0 {
+				t.Errorf("the DOM refers to something outside the page: %q", refs)
+			}
+			if got := strings.Count(dom, "<script"); got != 1 {
+				t.Errorf("the DOM has %d script elements, want only the page's own", got)
+			}
+			if tc.name != "shared" && !strings.Contains(dom, "&lt;script&gt;alert(1)&lt;/script&gt;") {
+				t.Errorf("the hostile history entry is not on the page as text")
+			}
+			if strings.Contains(dom, "<script>alert") {
+				t.Errorf("the hostile history entry became markup")
+			}
+		})
+	}
+}
+
+// pageRef finds what a page could load: attribute URLs and style url()s.
+var pageRef = regexp.MustCompile(`(?i)\b(?:src|href|action|poster|srcset|xlink:href)\s*=\s*["']([^"']*)["']|url\(\s*["']?([^"')]*)`)
+
+// externalRefs are the references of a page to anything outside itself: all but
+// in-page anchors and our own data: heat-map picture.
+func externalRefs(page string) []string {
+	var out []string
+	for _, m := range pageRef.FindAllStringSubmatch(page, -1) {
+		v := strings.TrimSpace(m[1] + m[2])
+		if strings.HasPrefix(v, "#") || strings.HasPrefix(v, "data:image/png;base64,") {
+			continue
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// dataFigure is a figure on a page: its path in the JSON output and its bytes.
+var dataFigure = regexp.MustCompile(`data-json="([^"]*)" data-value="([^"]*)"`)
+
+// domFigures checks every data-json figure of the DOM against the JSON output.
+func domFigures(dom, js string) (int, error) {
+	var doc any
+	dec := json.NewDecoder(strings.NewReader(js))
+	dec.UseNumber()
+	if err := dec.Decode(&doc); err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, m := range dataFigure.FindAllStringSubmatch(dom, -1) {
+		path, value := m[1], m[2]
+		v := doc
+		for _, key := range strings.Split(path, ".") {
+			switch c := v.(type) {
+			case map[string]any:
+				v = c[key]
+			case []any:
+				i, err := strconv.Atoi(key)
+				if err != nil || i >= len(c) {
+					return n, fmt.Errorf("%s: not in the JSON output", path)
+				}
+				v = c[i]
+			default:
+				return n, fmt.Errorf("%s: not in the JSON output", path)
+			}
+		}
+		want := ""
+		if v != nil {
+			want = fmt.Sprint(v)
+		}
+		if want != value {
+			return n, fmt.Errorf("%s: the DOM says %q, the JSON output %q", path, value, want)
+		}
+		n++
+	}
+	return n, nil
+}
+
+// connCounter is a loopback listener that every host name resolves to while the
+// browser runs: each connection it accepts is a fetch the page should not make.
+type connCounter struct {
+	addr  string
+	count atomic.Int64
+}
+
+func countConnections(t testing.TB) *connCounter {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &connCounter{addr: l.Addr().String()}
+	go func() {
+		for {
+			conn, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.count.Add(1)
+			conn.Close()
+		}
+	}()
+	t.Cleanup(func() { l.Close() })
+	return c
+}
+
+// browse opens page in headless Chromium with extra flags and returns how long the
+// browser ran. Every host name resolves to resolveTo, so a fetch cannot leave the
+// machine and is counted.
+func browse(t testing.TB, resolveTo string, flag, page string) time.Duration {
+	t.Helper()
+	start := time.Now()
+	if _, err := runChromium(t, resolveTo, flag, page); err != nil {
+		t.Fatal(err)
+	}
+	return time.Since(start)
+}
+
+// browseDOM is the page's DOM after its script ran, as Chromium serialises it.
+func browseDOM(t testing.TB, resolveTo, page string) string {
+	t.Helper()
+	out, err := runChromium(t, resolveTo, "--dump-dom", page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func runChromium(t testing.TB, resolveTo, flag, page string) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(commands, time.Minute)
+	defer cancel()
+	profile, err := os.MkdirTemp("", "dl-e2e-chromium-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(profile)
+	cmd := exec.CommandContext(ctx, chromium,
+		"--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+		"--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
+		"--host-resolver-rules=MAP * "+resolveTo,
+		"--user-data-dir="+profile, "--window-size=1280,2000", flag, "file://"+page)
+	// The browser's helpers are in its process group: a timeout ends them all.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.Env = append(os.Environ(), "HOME="+profile)
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("%s %s: %w\n%s", chromium, flag, err, stderr.String())
+	}
+	return stdout.String(), nil
+}
+
+// keepArtifact copies files into $E2E_ARTIFACTS (a CI artefact directory), if set.
+func keepArtifact(t testing.TB, files ...string) {
+	t.Helper()
+	dir := os.Getenv("E2E_ARTIFACTS")
+	if dir == "" {
+		return
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, filepath.Base(f)), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -39,8 +39,8 @@ func BenchmarkSharedHTML(b *testing.B) {
 		startup += browse(b, listener.addr, "--screenshot="+filepath.Join(dir, "blank.png"), blank)
 	}
 	keepArtifact(b, page, shot)
-	if n := listener.count.Load(); n != 0 {
-		b.Errorf("the browser opened %d network connections", n)
+	if f := pageFetches(listener.since(0)); len(f) > 0 {
+		b.Errorf("the page made the browser connect to %q", f)
 	}
 	b.ReportMetric(float64(info.Size()), "page-bytes")
 	b.ReportMetric(render.Seconds()/float64(runs), "chromium-s")

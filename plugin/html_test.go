@@ -46,8 +46,8 @@ func TestHTMLGolden(t *testing.T) {
 }
 
 var (
-	pageRef     = regexp.MustCompile(`(?i)\b(?:src|href|action|poster|srcset|xlink:href)\s*=\s*["']([^"']*)["']|url\(\s*["']?([^"')]*)`)
-	dataJSON    = regexp.MustCompile(`data-json="([^"]*)" data-value="([^"]*)"`)
+	pageRef  = regexp.MustCompile(`(?i)\b(?:src|href|action|poster|srcset|xlink:href)\s*=\s*["']([^"']*)["']|url\(\s*["']?([^"')]*)`)
+	dataJSON = regexp.MustCompile(`data-json="([^"]*)" data-value="([^"]*)"`)
 )
 
 // assertSelfContained checks that a page loads nothing: no external URL in an

@@ -48,7 +48,7 @@
 		tip.style.left = Math.max(4, Math.min(x + 12, window.innerWidth - w - 4)) + "px";
 		tip.style.top = Math.max(4, Math.min(y + 12, window.innerHeight - h - 4)) + "px";
 	}
-	document.querySelectorAll("svg a.seg").forEach(function (seg) {
+	document.querySelectorAll("svg a.seg, svg g.metamark").forEach(function (seg) {
 		seg.addEventListener("mousemove", function (e) { show(seg, e.clientX, e.clientY); });
 		seg.addEventListener("mouseleave", function () { tip.hidden = true; });
 		seg.addEventListener("focus", function () {

@@ -65,7 +65,7 @@ func addUncompressedFlag(flags *pflag.FlagSet, p *bool, what string) {
 // completeFlags offers completions for the shared flags.
 func completeFlags(cmd *cobra.Command) {
 	_ = cmd.RegisterFlagCompletionFunc("platform", completion.Platforms())
-	_ = cmd.RegisterFlagCompletionFunc("format", completion.FromList("table", "json"))
+	_ = cmd.RegisterFlagCompletionFunc("format", completion.FromList("table", "json", "html"))
 }
 
 // completeImages completes image arguments: the engine's image names, and file paths

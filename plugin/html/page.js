@@ -34,6 +34,10 @@
 			});
 		});
 	});
+	// A printout shows what the folded history texts hold.
+	window.addEventListener("beforeprint", function () {
+		document.querySelectorAll("details").forEach(function (d) { d.open = true; });
+	});
 	var tip = document.createElement("div");
 	tip.id = "tip";
 	tip.setAttribute("role", "tooltip");

@@ -567,15 +567,22 @@ func writeSharedHTML(w io.Writer, v sharedJSON) error {
 
 func newHTMLHeat(v sharedJSON, num []string, m [][]int64) *htmlHeat {
 	h := &htmlHeat{Nums: num, FromArg: v.Matrix != nil}
-	level := func(i, j int) int {
+	// ratio is how much of the smaller of two images they share.
+	ratio := func(i, j int) float64 {
 		smaller := min(m[i][i], m[j][j])
 		if smaller <= 0 || m[i][j] <= 0 {
 			return 0
 		}
-		return min(1+int(4*float64(m[i][j])/float64(smaller)), 5)
+		return float64(m[i][j]) / float64(smaller)
+	}
+	level := func(i, j int) int {
+		if r := ratio(i, j); r > 0 {
+			return min(1+int(4*r), 5)
+		}
+		return 0
 	}
 	if len(m) > heatTableMax {
-		h.Picture, h.Size = heatPicture(m, level), len(m)
+		h.Picture, h.Size = heatPicture(m, ratio), len(m)
 		return h
 	}
 	for i, row := range m {
@@ -595,13 +602,27 @@ var heatColours = []color.RGBA{
 	{0x42, 0x92, 0xc6, 0xff}, {0x21, 0x66, 0xac, 0xff}, {0x08, 0x30, 0x6b, 0xff},
 }
 
+// heatColour is the colour of a share r (0 … 1) on the heat scale.
+func heatColour(r float64) color.RGBA {
+	if r <= 0 {
+		return heatColours[0]
+	}
+	pos := 1 + 4*min(r, 1) // 1 … 5 over the levels' colours
+	k := min(int(pos), 4)
+	f := pos - float64(k)
+	a, b := heatColours[k], heatColours[k+1]
+	mix := func(x, y uint8) uint8 { return uint8(float64(x) + (float64(y)-float64(x))*f + 0.5) }
+	return color.RGBA{mix(a.R, b.R), mix(a.G, b.G), mix(a.B, b.B), 0xff}
+}
+
 // heatPicture draws a large matrix as a PNG, one pixel per pair, as a data: URL: a
-// table of 90,000 cells would not fit the page.
-func heatPicture(m [][]int64, level func(i, j int) int) template.URL {
+// table of 90,000 cells would not fit the page. Its colours run continuously along the
+// levels' scale, so that pairs within one level still differ.
+func heatPicture(m [][]int64, ratio func(i, j int) float64) template.URL {
 	img := image.NewRGBA(image.Rect(0, 0, len(m), len(m)))
 	for i := range m {
 		for j := range m {
-			img.SetRGBA(j, i, heatColours[level(i, j)])
+			img.SetRGBA(j, i, heatColour(ratio(i, j)))
 		}
 	}
 	var buf bytes.Buffer

@@ -283,63 +283,12 @@ func newHTMLInspectImage(n int, in inspectJSON) htmlInspectImage {
 		HistoryMatched: in.HistoryMatched, HistoryProblem: in.HistoryProblem,
 		Layers: len(in.Layers), MetadataSteps: len(in.Steps) - in.layerSteps(), Config: in.Config,
 	}
-	layerStep := make([]stepJSON, len(in.Layers))
-	// metaAfter lists, per layer, the metadata-only steps between it and the next
-	// layer (steps before the first layer go with it).
-	metaAfter := make([][]string, len(in.Layers))
-	last := 0
-	for _, s := range in.Steps {
-		if !in.HistoryMatched {
-			break
-		}
-		if s.Layer != nil {
-			layerStep[*s.Layer] = s
-			last = *s.Layer
-			continue
-		}
-		if len(in.Layers) > 0 {
-			metaAfter[last] = append(metaAfter[last], stepLabel(s.Instruction, s.Comment))
-		}
-	}
-	layerRow := func(l layerJSON, s stepJSON) htmlInspectRow {
-		return htmlInspectRow{
-			Layer: &l, Anchor: fmt.Sprintf("%s-layer-%d", im.Anchor, l.Index), Class: fmt.Sprintf("c%d", l.Index%paletteSize),
-			Instruction: stepLabel(s.Instruction, s.Comment), CreatedBy: s.CreatedBy, Comment: s.Comment,
-			Created: rfc3339(s.Created), Share: shareOf(l.Size, in.Size), HistoryUnknown: !in.HistoryMatched,
-		}
-	}
-	if in.HistoryMatched {
-		for _, s := range in.Steps {
-			if s.Layer != nil {
-				im.Rows = append(im.Rows, layerRow(in.Layers[*s.Layer], s))
-				continue
-			}
-			im.Rows = append(im.Rows, htmlInspectRow{
-				Instruction: stepLabel(s.Instruction, s.Comment), CreatedBy: s.CreatedBy, Comment: s.Comment,
-				Created: rfc3339(s.Created), MetadataOnly: true,
-			})
-		}
-	} else {
-		for _, l := range in.Layers {
-			im.Rows = append(im.Rows, layerRow(l, stepJSON{}))
-		}
-	}
+	im.Rows = inspectHTMLRows(in, im.Anchor)
+	steps, metaAfter := layerSteps(in)
 	bar := func(label string, total *int64, size func(l layerJSON) *int64, what string) htmlBar {
 		var parts []barPart
 		for _, l := range in.Layers {
-			s := layerStep[l.Index]
-			instr := stepLabel(s.Instruction, s.Comment)
-			if !in.HistoryMatched {
-				instr = "?"
-			}
-			parts = append(parts, barPart{
-				size: size(l), class: fmt.Sprintf("c%d", l.Index%paletteSize),
-				label: fmt.Sprintf("%d %s", l.Index, instr),
-				title: fmt.Sprintf("Layer %d: %s %s (%s)\n%s\ndiffID %s\n%s", l.Index, htmlHuman(size(l)), what, htmlBytes(size(l)),
-					instr, l.DiffID, orDefault(s.CreatedBy, "(no history text)")),
-				href: fmt.Sprintf("#%s-layer-%d", im.Anchor, l.Index),
-				meta: metaText(l.Index, metaAfter[l.Index]),
-			})
+			parts = append(parts, layerPart(l, steps[l.Index], size(l), what, im.Anchor, in.HistoryMatched, metaAfter[l.Index]))
 		}
 		return htmlBar{Label: label, Total: total, Segs: stackBar(parts)}
 	}
@@ -348,6 +297,73 @@ func newHTMLInspectImage(n int, in inspectJSON) htmlInspectImage {
 		im.Bars = append(im.Bars, bar("Compressed", in.CompressedSize, func(l layerJSON) *int64 { return l.CompressedSize }, "compressed"))
 	}
 	return im
+}
+
+// layerSteps returns the step that made each layer and, per layer, the metadata-only
+// steps between it and the next layer (steps below the first layer go with it); both
+// empty when the history does not match the layers.
+func layerSteps(in inspectJSON) (steps []stepJSON, metaAfter [][]string) {
+	steps = make([]stepJSON, len(in.Layers))
+	metaAfter = make([][]string, len(in.Layers))
+	if !in.HistoryMatched || len(in.Layers) == 0 {
+		return steps, metaAfter
+	}
+	last := 0
+	for _, s := range in.Steps {
+		if s.Layer != nil {
+			steps[*s.Layer], last = s, *s.Layer
+			continue
+		}
+		metaAfter[last] = append(metaAfter[last], stepLabel(s.Instruction, s.Comment))
+	}
+	return steps, metaAfter
+}
+
+// inspectHTMLRows are the rows of an image's table of steps: every step in build
+// order, or every layer when the history does not match them.
+func inspectHTMLRows(in inspectJSON, anchor string) []htmlInspectRow {
+	var rows []htmlInspectRow
+	layerRow := func(l layerJSON, s stepJSON) htmlInspectRow {
+		return htmlInspectRow{
+			Layer: &l, Anchor: fmt.Sprintf("%s-layer-%d", anchor, l.Index), Class: fmt.Sprintf("c%d", l.Index%paletteSize),
+			Instruction: stepLabel(s.Instruction, s.Comment), CreatedBy: s.CreatedBy, Comment: s.Comment,
+			Created: rfc3339(s.Created), Share: shareOf(l.Size, in.Size), HistoryUnknown: !in.HistoryMatched,
+		}
+	}
+	if !in.HistoryMatched {
+		for _, l := range in.Layers {
+			rows = append(rows, layerRow(l, stepJSON{}))
+		}
+		return rows
+	}
+	for _, s := range in.Steps {
+		if s.Layer != nil {
+			rows = append(rows, layerRow(in.Layers[*s.Layer], s))
+			continue
+		}
+		rows = append(rows, htmlInspectRow{
+			Instruction: stepLabel(s.Instruction, s.Comment), CreatedBy: s.CreatedBy, Comment: s.Comment,
+			Created: rfc3339(s.Created), MetadataOnly: true,
+		})
+	}
+	return rows
+}
+
+// layerPart is a layer's segment of an image's bar: numbered, labelled with its
+// instruction, its exact size, diffID and history text in the tooltip.
+func layerPart(l layerJSON, s stepJSON, size *int64, what, anchor string, matched bool, meta []string) barPart {
+	instr := "?"
+	if matched {
+		instr = stepLabel(s.Instruction, s.Comment)
+	}
+	return barPart{
+		size: size, class: fmt.Sprintf("c%d", l.Index%paletteSize),
+		label: fmt.Sprintf("%d %s", l.Index, instr),
+		title: fmt.Sprintf("Layer %d: %s %s (%s)\n%s\ndiffID %s\n%s", l.Index, htmlHuman(size), what, htmlBytes(size),
+			instr, l.DiffID, orDefault(s.CreatedBy, "(no history text)")),
+		href: fmt.Sprintf("#%s-layer-%d", anchor, l.Index),
+		meta: metaText(l.Index, meta),
+	}
 }
 
 // metaText words the metadata-only steps after a layer for its marker's tooltip.
@@ -401,18 +417,44 @@ var statusSymbols = map[string]string{
 
 func writeDiffHTML(w io.Writer, v diffJSON) error {
 	p := htmlDiff{V: v, Transfer: transferText(v)}
+	p.Rows, p.Max = diffHTMLRows(v)
+	if b := v.FirstBreak; b != nil {
+		p.BreakAt = "above the top layer"
+		if b.Index != nil {
+			p.BreakAt = fmt.Sprintf("at layer %d", *b.Index)
+		}
+		p.Break = breakExplanation(b)
+		p.FilesCompared = b.ChangedFiles != nil
+	}
+	if v.ReusedSize != nil && v.RebuiltSize != nil {
+		reused, rebuilt := *v.ReusedSize, *v.RebuiltSize
+		newSize := reused + rebuilt
+		p.NewSize = &newSize
+		p.Figure = []htmlBar{{Label: "NEW, uncompressed", Total: &newSize, Segs: stackBar([]barPart{
+			{size: &reused, class: "reused", label: "reused " + humanSize(reused), title: fmt.Sprintf("Reused from OLD: %s uncompressed (%s)", humanSize(reused), htmlBytes(reused))},
+			{size: &rebuilt, class: "rebuilt", label: "rebuilt or added " + humanSize(rebuilt), title: fmt.Sprintf("Rebuilt or added: %s uncompressed (%s)", humanSize(rebuilt), htmlBytes(rebuilt))},
+		})}}
+	}
+	title := fmt.Sprintf("docker layers diff %s %s", v.Old.Image, v.New.Image)
+	return writeHTML(w, "diff", title, p)
+}
+
+// diffHTMLRows are the aligned rows of both stacks (every step, or every layer when a
+// history does not match), each layer's bars drawn against the largest layer, which
+// it returns too.
+func diffHTMLRows(v diffJSON) (rows []htmlDiffRow, largest int64) {
 	for _, l := range v.Layers {
 		for _, s := range []*diffSideJSON{l.Old, l.New} {
 			if s != nil && s.Size != nil {
-				p.Max = max(p.Max, *s.Size)
+				largest = max(largest, *s.Size)
 			}
 		}
 	}
 	width := func(s *diffSideJSON) float64 {
-		if s == nil || s.Size == nil || p.Max == 0 {
+		if s == nil || s.Size == nil || largest == 0 {
 			return 0
 		}
-		return max(100*float64(*s.Size)/float64(p.Max), 0.5)
+		return max(100*float64(*s.Size)/float64(largest), 0.5)
 	}
 	text := func(s *stepTextJSON) (string, string) {
 		if s == nil {
@@ -427,61 +469,27 @@ func writeDiffHTML(w io.Writer, v diffJSON) error {
 		}
 	}
 	b := v.FirstBreak
-	if v.HistoryMatched {
-		for i, s := range v.Steps {
-			r := htmlDiffRow{Status: s.Status, Symbol: statusSymbols[s.Status], Metadata: s.Layer == nil, LayerIndex: -1}
-			if s.Layer != nil {
-				r = layerRow(v.Layers[*s.Layer])
-			}
-			r.OldText, r.OldRaw = text(s.Old)
-			r.NewText, r.NewRaw = text(s.New)
-			r.Changed = s.InstructionChanged
-			r.Break = b != nil && b.Step != nil && *b.Step == i
-			p.Rows = append(p.Rows, r)
-		}
-	} else {
+	if !v.HistoryMatched {
 		for _, l := range v.Layers {
 			r := layerRow(l)
 			r.OldText, r.NewText = "?", "?"
 			r.Break = b != nil && b.Index != nil && *b.Index == l.Index
-			p.Rows = append(p.Rows, r)
+			rows = append(rows, r)
 		}
+		return rows, largest
 	}
-	if b != nil {
-		p.BreakAt = "above the top layer"
-		if b.Index != nil {
-			p.BreakAt = fmt.Sprintf("at layer %d", *b.Index)
+	for i, s := range v.Steps {
+		r := htmlDiffRow{Status: s.Status, Symbol: statusSymbols[s.Status], Metadata: s.Layer == nil, LayerIndex: -1}
+		if s.Layer != nil {
+			r = layerRow(v.Layers[*s.Layer])
 		}
-		p.Break = breakExplanation(b)
-		p.FilesCompared = b.ChangedFiles != nil
+		r.OldText, r.OldRaw = text(s.Old)
+		r.NewText, r.NewRaw = text(s.New)
+		r.Changed = s.InstructionChanged
+		r.Break = b != nil && b.Step != nil && *b.Step == i
+		rows = append(rows, r)
 	}
-	// NEW's uncompressed bytes: what it reused from OLD and what it did not.
-	var reused, rebuilt, newSize int64
-	known := true
-	for _, l := range v.Layers {
-		if l.New == nil {
-			continue
-		}
-		if l.New.Size == nil {
-			known = false
-			continue
-		}
-		newSize += *l.New.Size
-		if l.Status == string(analyze.StatusReused) {
-			reused += *l.New.Size
-		} else {
-			rebuilt += *l.New.Size
-		}
-	}
-	if known {
-		p.NewSize = &newSize
-		p.Figure = []htmlBar{{Label: "NEW, uncompressed", Total: &newSize, Segs: stackBar([]barPart{
-			{size: &reused, class: "reused", label: "reused " + humanSize(reused), title: fmt.Sprintf("Reused from OLD: %s uncompressed (%s)", humanSize(reused), htmlBytes(reused))},
-			{size: &rebuilt, class: "rebuilt", label: "rebuilt or added " + humanSize(rebuilt), title: fmt.Sprintf("Rebuilt or added: %s uncompressed (%s)", humanSize(rebuilt), htmlBytes(rebuilt))},
-		})}}
-	}
-	title := fmt.Sprintf("docker layers diff %s %s", v.Old.Image, v.New.Image)
-	return writeHTML(w, "diff", title, p)
+	return rows, largest
 }
 
 // ---- shared ----

@@ -303,23 +303,23 @@ func pageFetches(hosts []string) []string {
 func browse(t testing.TB, resolveTo string, flag, page string) time.Duration {
 	t.Helper()
 	start := time.Now()
-	if _, err := runChromium(t, resolveTo, flag, page); err != nil {
+	if _, err := runChromium(t, resolveTo, page, flag); err != nil {
 		t.Fatal(err)
 	}
 	return time.Since(start)
 }
 
 // browseDOM is the page's DOM after its script ran, as Chromium serialises it.
-func browseDOM(t testing.TB, resolveTo, page string) string {
+func browseDOM(t testing.TB, resolveTo, page string, flags ...string) string {
 	t.Helper()
-	out, err := runChromium(t, resolveTo, "--dump-dom", page)
+	out, err := runChromium(t, resolveTo, page, append(flags, "--dump-dom")...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return out
 }
 
-func runChromium(t testing.TB, resolveTo, flag, page string) (string, error) {
+func runChromium(t testing.TB, resolveTo, page string, flags ...string) (string, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(commands, time.Minute)
 	defer cancel()
@@ -328,11 +328,13 @@ func runChromium(t testing.TB, resolveTo, flag, page string) (string, error) {
 		return "", err
 	}
 	defer os.RemoveAll(profile)
-	cmd := exec.CommandContext(ctx, chromium,
+	args := append([]string{
 		"--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
 		"--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
-		"--host-resolver-rules=MAP * "+resolveTo,
-		"--user-data-dir="+profile, "--window-size=1280,2000", flag, "file://"+page)
+		"--host-resolver-rules=MAP * " + resolveTo,
+		"--user-data-dir=" + profile, "--window-size=1280,2000",
+	}, flags...)
+	cmd := exec.CommandContext(ctx, chromium, append(args, "file://"+page)...)
 	// The browser's helpers are in its process group: a timeout ends them all.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
@@ -340,7 +342,7 @@ func runChromium(t testing.TB, resolveTo, flag, page string) (string, error) {
 	var stdout, stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("%s %s: %w\n%s", chromium, flag, err, stderr.String())
+		return "", fmt.Errorf("%s %s: %w\n%s", chromium, strings.Join(flags, " "), err, stderr.String())
 	}
 	return stdout.String(), nil
 }

@@ -42,6 +42,9 @@ var htmlTemplates = template.Must(template.New("").Funcs(template.FuncMap{
 	},
 	"jsonKey": jsonKey,
 	"cell":    func(key string, n *int64) htmlCell { return htmlCell{Key: key, N: n} },
+	"containerOf": func(n int, anchor string, c *containerJSON) htmlContainer {
+		return htmlContainer{N: n, Anchor: anchor, C: c}
+	},
 }).ParseFS(htmlFiles, "html/*.tmpl"))
 
 var (
@@ -55,6 +58,14 @@ func mustRead(name string) string {
 		panic(err)
 	}
 	return string(b)
+}
+
+// htmlContainer is a container's part of the inspect page: N and Anchor are its
+// image's.
+type htmlContainer struct {
+	N      int
+	Anchor string
+	C      *containerJSON
 }
 
 // htmlCell is one figure in a table: its bytes and where the JSON output holds them.
@@ -245,6 +256,8 @@ type htmlInspectImage struct {
 	Bars           []htmlBar
 	Rows           []htmlInspectRow
 	Config         configJSON
+	// Container is the container inspected on top of the image; nil for an image.
+	Container *containerJSON
 }
 
 type htmlBar struct {
@@ -282,6 +295,7 @@ func newHTMLInspectImage(n int, in inspectJSON) htmlInspectImage {
 		Size: in.Size, CompressedSize: in.CompressedSize, Compressed: in.compressedKnown(),
 		HistoryMatched: in.HistoryMatched, HistoryProblem: in.HistoryProblem,
 		Layers: len(in.Layers), MetadataSteps: len(in.Steps) - in.layerSteps(), Config: in.Config,
+		Container: in.Container,
 	}
 	im.Rows = inspectHTMLRows(in, im.Anchor)
 	steps, metaAfter := layerSteps(in)
@@ -295,6 +309,13 @@ func newHTMLInspectImage(n int, in inspectJSON) htmlInspectImage {
 	im.Bars = append(im.Bars, bar("Uncompressed", in.Size, func(l layerJSON) *int64 { return l.Size }, "uncompressed"))
 	if im.Compressed {
 		im.Bars = append(im.Bars, bar("Compressed", in.CompressedSize, func(l layerJSON) *int64 { return l.CompressedSize }, "compressed"))
+	}
+	if c := in.Container; c != nil {
+		im.Bars = append(im.Bars, htmlBar{Label: "Container (virtual)", Total: c.SizeRootFs, Segs: stackBar([]barPart{
+			{size: in.Size, class: "image", label: "image " + jsonSize(in.Size), title: fmt.Sprintf("The image's layers: %s uncompressed (%s)", jsonSize(in.Size), htmlBytes(in.Size))},
+			{size: c.SizeRw, class: "rw", label: "rw " + jsonSize(c.SizeRw), title: fmt.Sprintf("Writable layer of %s: %s uncompressed (%s), as docker ps -s counts it", c.Name, jsonSize(c.SizeRw), htmlBytes(c.SizeRw)),
+				href: "#" + im.Anchor + "-container"},
+		})})
 	}
 	return im
 }

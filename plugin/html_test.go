@@ -328,3 +328,31 @@ func checkFigures(page, js string) (int, error) {
 	}
 	return n, nil
 }
+
+// A container's page adds its writable layer, mounts, changes and warnings; the
+// shared page the containers' writable layers. Their figures are the JSON's too.
+func TestHTMLContainers(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"inspect-container", []string{"inspect", "--files", "--rw-threshold", "1MB", "e2e-dbfile", "container:e2e-withvol"}},
+		{"shared-containers", []string{"shared", "--all", "--containers"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			page, errOut, code := runCLIEngine(t, append([]string{tc.args[0], "--format", "html"}, tc.args[1:]...)...)
+			if code != 0 || errOut != "" {
+				t.Fatalf("exit %d, stderr %q", code, errOut)
+			}
+			js, _, _ := runCLIEngine(t, append([]string{tc.args[0], "--format", "json"}, tc.args[1:]...)...)
+			if _, err := checkFigures(page, js); err != nil {
+				t.Error(err)
+			}
+			if !strings.Contains(page, `.container.sizeRw"`) && !strings.Contains(page, `"containers.sizeRw"`) {
+				t.Error("the page does not show the writable layers")
+			}
+			assertSelfContained(t, page)
+			assertGoldenFile(t, tc.name+".golden.html", page)
+		})
+	}
+}

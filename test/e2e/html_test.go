@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -56,6 +57,17 @@ func TestHTMLInBrowser(t *testing.T) {
 
 	listener := countConnections(t)
 	dir := t.TempDir()
+
+	// The control: a page that does fetch is seen to.
+	control := filepath.Join(dir, "control.html")
+	if err := os.WriteFile(control, []byte(`<!DOCTYPE html><title>control</title><img src="http://pictures.example.invalid/x.png">`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before := listener.seen()
+	browseDOM(t, listener.addr, control)
+	if f := pageFetches(listener.since(before)); !slices.Contains(f, "pictures.example.invalid") {
+		t.Fatalf("a page's fetch went unseen: the listener saw %q", f)
+	}
 	for _, tc := range []struct {
 		name string
 		args []string

@@ -559,8 +559,13 @@ type htmlHeatCell struct {
 	Title string
 }
 
-// heatTableMax is the most images the heat map draws as a table of numbers.
-const heatTableMax = 40
+// heatTableMax is the most images the heat map draws as a table of numbers, and
+// heatPictureMax the most it draws at all: a registry's thousands of images would make
+// a picture of millions of pixels that says nothing.
+const (
+	heatTableMax   = 40
+	heatPictureMax = 1000
+)
 
 func writeSharedHTML(w io.Writer, v sharedJSON) error {
 	p := htmlShared{V: v, Compressed: v.CompressedTotalSize != nil}
@@ -588,7 +593,7 @@ func writeSharedHTML(w io.Writer, v sharedJSON) error {
 	if matrix == nil {
 		matrix = v.heat
 	}
-	if len(matrix) > 1 {
+	if len(matrix) > 1 && len(matrix) <= heatPictureMax {
 		p.Heat = newHTMLHeat(v, num, matrix)
 	}
 	return writeHTML(w, "shared", fmt.Sprintf("docker layers shared: %s", plural(distinctImages(v), "image")), p)

@@ -356,3 +356,22 @@ func TestHTMLContainers(t *testing.T) {
 		})
 	}
 }
+
+// A registry walk's page adds what the registry stores; its figures are the JSON's.
+func TestHTMLRegistry(t *testing.T) {
+	reg := pushRegistryApps(t)
+	args := []string{"shared", "--registry", reg.Host, "--repo", "team/*", "--no-cache"}
+	page, errOut, code := runCLI(t, append(args, "--format", "html")...)
+	if code != 0 || errOut != "" {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+	js, _, _ := runCLI(t, append(args, "--format", "json")...)
+	n, err := checkFigures(page, js)
+	if err != nil {
+		t.Error(err)
+	}
+	if !strings.Contains(page, `data-json="registry.storedSize"`) || n < 10 {
+		t.Errorf("%d figures; want the registry's storage among them", n)
+	}
+	assertSelfContained(t, page)
+}

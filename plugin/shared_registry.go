@@ -146,6 +146,7 @@ func runSharedRegistry(cmd *cobra.Command, e *env, opts sharedOptions) error {
 		table: writeSharedTable,
 		rows:  sharedRows,
 		ids:   sharedIDs,
+		html:  writeSharedHTML,
 	}, r.render); err != nil {
 		return err
 	}

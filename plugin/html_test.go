@@ -375,3 +375,22 @@ func TestHTMLRegistry(t *testing.T) {
 	}
 	assertSelfContained(t, page)
 }
+
+// A streamed output (shared --registry --format jsonl) goes to --output too.
+func TestOutputFileJSONL(t *testing.T) {
+	reg := pushRegistryApps(t)
+	path := filepath.Join(t.TempDir(), "walk.jsonl")
+	stdout, errOut, code := runCLI(t, "shared", "--registry", reg.Host, "--no-cache", "--format", "jsonl", "-o", path)
+	if code != 0 || stdout != "" || errOut != "" {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout, errOut)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	var last struct{ Type string }
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &last); err != nil || len(lines) != 6 || last.Type != "summary" {
+		t.Errorf("%d lines, last %q (%v): want 5 images and a summary\n%s", len(lines), last.Type, err, b)
+	}
+}

@@ -394,3 +394,17 @@ func TestOutputFileJSONL(t *testing.T) {
 		t.Errorf("%d lines, last %q (%v): want 5 images and a summary\n%s", len(lines), last.Type, err, b)
 	}
 }
+
+// predict --fix writes the fixed Dockerfile to --output as well.
+func TestOutputFileFix(t *testing.T) {
+	dir := predictContext(t, predictDockerfile, nil)
+	want, _, _ := runCLIWith(t, nil, "predict", "--context", dir, "--fix")
+	path := filepath.Join(t.TempDir(), "Dockerfile.fixed")
+	stdout, errOut, code := runCLIWith(t, nil, "predict", "--context", dir, "--fix", "-o", path)
+	if code != 0 || stdout != "" || errOut != "" {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout, errOut)
+	}
+	if got, err := os.ReadFile(path); err != nil || string(got) != want {
+		t.Errorf("the file differs from stdout (%v)", err)
+	}
+}

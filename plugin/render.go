@@ -36,19 +36,28 @@ type renderers[V any] struct {
 }
 
 // render writes the view v in the chosen format, to stdout (w) or the --output file.
-func render[V any](w io.Writer, f outputFormat, v V, r renderers[V], o renderOpts) (err error) {
+func render[V any](w io.Writer, f outputFormat, v V, r renderers[V], o renderOpts) error {
 	if f.html && r.html == nil {
 		return fmt.Errorf("--format html is not available for this command")
 	}
-	if o.output != "" {
-		out, err := createOutput(o.output)
-		if err != nil {
-			return err
-		}
-		defer func() { err = out.finish(err) }()
-		w = out
+	return writeOutput(w, o.output, func(w io.Writer) error { return renderTo(w, f, v, r, o) })
+}
+
+// writeOutput runs write on stdout (w), or on the --output file when one is named.
+func writeOutput(w io.Writer, output string, write func(io.Writer) error) error {
+	if output == "" {
+		return write(w)
 	}
+	out, err := createOutput(output)
+	if err != nil {
+		return err
+	}
+	return out.finish(write(out))
+}
+
+func renderTo[V any](w io.Writer, f outputFormat, v V, r renderers[V], o renderOpts) error {
 	bw := bufio.NewWriter(w)
+	var err error
 	switch {
 	case f.json:
 		err = writeJSON(bw, v)

@@ -36,7 +36,7 @@ type commonOptions struct {
 	output   string
 }
 
-// addCommonFlags declares --format, --no-trunc, -q, --platform and -o; rowType names the
+// addCommonFlags declares --format, --no-trunc, -q, --platform, --timeout and -o; rowType names the
 // type a --format template runs over, and quietWhat what -q prints.
 func addCommonFlags(flags *pflag.FlagSet, o *commonOptions, rowType, noTruncWhat, quietWhat string) {
 	flags.StringVar(&o.format, "format", "table", `Format output: "table", "json", "html" (one self-contained page), or a Go template over `+rowType)

@@ -100,7 +100,7 @@ func hostileImage(t *testing.T, app map[string]string) v1.Image {
 	created := v1.Time{Time: time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC)}
 	img := empty.Image
 	for _, a := range []mutate.Addendum{
-		{Layer: imagetest.FileLayer(t, map[string]string{"bin/sh": "sh"}), History: v1.History{CreatedBy: "/bin/sh -c #(nop) ADD file:" + strings.Repeat("1", 64) + " in / ", Created: created}},
+		{Layer: imagetest.FileLayer(t, map[string]string{"bin/sh": "sh"}), History: v1.History{CreatedBy: "/bin/sh -c #(nop) ADD file:" + strings.Repeat("1", 64) + " in /" + hostile + " ", Created: created}},
 		{Layer: imagetest.FileLayer(t, app), History: v1.History{CreatedBy: "/bin/sh -c echo '" + hostile + "' > /x", Comment: hostile, Created: created}},
 	} {
 		var err error
@@ -137,7 +137,9 @@ func mustConfig(t *testing.T, img v1.Image, cfg *v1.ConfigFile) v1.Image {
 // Image names, history text, labels and file paths come from images: on the page they
 // are text, never markup.
 func TestHTMLEscapesImageText(t *testing.T) {
-	oldName, newName := "old"+hostile, "new"+hostile
+	// References are checked before any image is opened, so the hostile text comes in
+	// the images: history, comments, labels, file paths, config.
+	oldName, newName := "app:old", "app:new"
 	images := map[string]v1.Image{
 		oldName: hostileImage(t, map[string]string{"app/a.js": "1"}),
 		newName: hostileImage(t, map[string]string{"app/a.js": "2", "app/" + hostile + ".js": "x"}),

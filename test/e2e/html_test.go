@@ -247,14 +247,16 @@ func (c *connCounter) seen() int {
 }
 
 // requestedHost reads the start of a connection: the server name of a TLS client
-// hello, or the Host of an HTTP request; "?" when neither comes within a second.
+// hello, or the Host of an HTTP request; "?" for anything else, and "" when the
+// connection sent nothing within two seconds (Chromium opens sockets ahead of need for
+// its own services and closes them unused when it exits; a fetch always sends).
 func requestedHost(conn net.Conn) string {
 	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(time.Second))
+	_ = conn.SetDeadline(time.Now().Add(2 * time.Second))
 	br := bufio.NewReader(conn)
 	first, err := br.Peek(1)
 	if err != nil {
-		return "?"
+		return ""
 	}
 	if first[0] == 0x16 { // a TLS handshake record
 		host := "?"
@@ -302,7 +304,7 @@ func browserService(host string) bool {
 func pageFetches(hosts []string) []string {
 	var out []string
 	for _, h := range hosts {
-		if !browserService(h) {
+		if h != "" && !browserService(h) {
 			out = append(out, h)
 		}
 	}

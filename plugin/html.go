@@ -12,6 +12,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/docker-layers/docker-layers/analyze"
 )
@@ -30,7 +31,8 @@ var htmlTemplates = template.Must(template.New("").Funcs(template.FuncMap{
 	"bytes": htmlBytes,
 	"value": htmlValue,
 	"pct":   func(f float64) string { return strconv.FormatFloat(f, 'f', 2, 64) },
-	"instr": func(s string) string { return ellipsis(s, 100) },
+	"instr": func(s string) string { return htmlVisible(ellipsis(s, 100)) },
+	"vis":   visible,
 	"short": func(id string) string { return shortID(id, false) },
 	"hasMeta": func(segs []htmlSeg) bool {
 		for _, s := range segs {
@@ -58,6 +60,41 @@ func mustRead(name string) string {
 		panic(err)
 	}
 	return string(b)
+}
+
+// visible passes a template value through, with the text of a string made visible
+// (htmlVisible); html/template escapes it after.
+func visible(v any) any {
+	if s, ok := v.(string); ok {
+		return htmlVisible(s)
+	}
+	return v
+}
+
+// htmlVisible shows the characters that would change how text from an image reads
+// without being seen (bidirectional overrides, zero-width and other format
+// characters, control characters but newline and tab) as Go escapes, as termSafe does
+// for a terminal: escaping markup is html/template's job, this is the reader's.
+func htmlVisible(s string) string {
+	if strings.IndexFunc(s, hiddenInHTML) < 0 {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case !hiddenInHTML(r):
+			b.WriteRune(r)
+		case r < 0x100:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		default:
+			fmt.Fprintf(&b, `\u%04x`, r)
+		}
+	}
+	return b.String()
+}
+
+func hiddenInHTML(r rune) bool {
+	return r != '\n' && r != '\t' && r != unicode.ReplacementChar && needsEscape(r)
 }
 
 // htmlContainer is a container's part of the inspect page: N and Anchor are its
@@ -220,7 +257,7 @@ func stackBar(parts []barPart) []htmlSeg {
 		if chars := int(w / 7.5); chars >= 3 {
 			label = ellipsis(p.label, chars)
 		}
-		segs[i] = htmlSeg{X: x, W: w, Class: p.class, Label: label, Title: p.title, Href: p.href, Meta: p.meta}
+		segs[i] = htmlSeg{X: x, W: w, Class: p.class, Label: htmlVisible(label), Title: htmlVisible(p.title), Href: p.href, Meta: htmlVisible(p.meta)}
 		x += w
 		if p.meta != "" {
 			// A small triangle under the boundary after the layer.
@@ -623,7 +660,7 @@ func newHTMLHeat(v sharedJSON, num []string, m [][]int64) *htmlHeat {
 		r := htmlHeatRow{Num: num[i], Image: v.Images[i].Image}
 		for j, n := range row {
 			r.Cells = append(r.Cells, htmlHeatCell{Bytes: n, Level: level(i, j),
-				Title: fmt.Sprintf("#%s %s and #%s %s share %s uncompressed (%s)", num[i], v.Images[i].Image, num[j], v.Images[j].Image, humanSize(n), htmlBytes(n))})
+				Title: htmlVisible(fmt.Sprintf("#%s %s and #%s %s share %s uncompressed (%s)", num[i], v.Images[i].Image, num[j], v.Images[j].Image, humanSize(n), htmlBytes(n)))})
 		}
 		h.Rows = append(h.Rows, r)
 	}

@@ -410,3 +410,25 @@ func TestOutputFileFix(t *testing.T) {
 		t.Errorf("the file differs from stdout (%v)", err)
 	}
 }
+
+// A right-to-left override in a history entry would make the text read otherwise than
+// it is: the page shows it as an escape, as the table does.
+func TestHTMLShowsHiddenCharacters(t *testing.T) {
+	img, err := mutate.Append(empty.Image, mutate.Addendum{
+		Layer:   imagetest.FileLayer(t, map[string]string{"x": "x"}),
+		History: v1.History{CreatedBy: "/bin/sh -c echo safe\u202e# hcraes\n# second line"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := runCLIWith(t, map[string]v1.Image{"app:rtl": img}, "inspect", "--format", "html", "app:rtl")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if strings.ContainsRune(out, '\u202e') || !strings.Contains(out, `safe\u202e# hcraes`) {
+		t.Error("the override is not shown as an escape")
+	}
+	if !strings.Contains(out, "# hcraes\n# second line</pre>") {
+		t.Error("the raw history text lost its line break")
+	}
+}

@@ -45,7 +45,7 @@ testdata:
 
 # Speed and memory figures (reported in notes; never asserted in timed tests).
 bench:
-	$(GO) test -run XXX -bench . -benchtime 3x -benchmem ./analyze/...
+	$(GO) test -run XXX -bench . -benchtime 3x -benchmem ./analyze/... ./plugin/
 	# files --wasted on generated 1.3 GB and 1M-entry images against floors (best of 3
 	# inside; data under $$TMPDIR, removed after).
 	$(GO) test -run XXX -bench . -benchtime 1x -timeout 60m -v ./test/bench/

@@ -29,7 +29,7 @@ func runDiffFiles(cmd *cobra.Command, e *env, oldRef, newRef string, opts diffOp
 	v := newDiffFilesView(oldRef, newRef, analyze.DiffFilesystems(replays[0].fs, replays[1].fs))
 	out := e.dockerCli.Out()
 	if r.format.json {
-		err = writeJSONStream(out, v)
+		err = writeOutput(out, r.render.output, func(w io.Writer) error { return writeJSONStream(w, v) })
 	} else {
 		err = render(out, r.format, v, renderers[diffFilesJSON]{
 			table: writeDiffFilesTable,

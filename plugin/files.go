@@ -99,7 +99,8 @@ func runFiles(cmd *cobra.Command, e *env, ref string, opts filesOptions) error {
 	}
 	v := newFilesView(ref, report[0].fs.Report(report[0].steps), opts)
 	if r.format.json {
-		return writeJSONStream(e.dockerCli.Out(), v)
+		// Row by row: a million wasted paths are never one encoded buffer.
+		return writeOutput(e.dockerCli.Out(), r.render.output, func(w io.Writer) error { return writeJSONStream(w, v) })
 	}
 	o := filesRender{renderOpts: r.render, filesOptions: opts}
 	return render(e.dockerCli.Out(), r.format, v, renderers[filesJSON]{

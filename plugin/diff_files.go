@@ -21,6 +21,9 @@ func runDiffFiles(cmd *cobra.Command, e *env, oldRef, newRef string, opts diffOp
 		return err
 	}
 	defer r.stop()
+	if r.format.html {
+		return usageError(cmd, "--format html is not available here yet: use table, json or a template")
+	}
 	limitMemory()
 	replays, err := replayImages(r, e, []string{oldRef, newRef}, analyze.FilesOptions{}, true, nil)
 	if err != nil {

@@ -81,6 +81,9 @@ func runFiles(cmd *cobra.Command, e *env, ref string, opts filesOptions) error {
 		return err
 	}
 	defer r.stop()
+	if r.format.html {
+		return usageError(cmd, "--format html is not available here yet: use table, json or a template")
+	}
 	limitMemory()
 	fopts := analyze.FilesOptions{Ignore: ignore}
 	if !opts.wasted {

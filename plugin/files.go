@@ -58,7 +58,7 @@ Every layer is read (from a registry: downloaded). ` + imageRefHelp,
 	flags.IntVar(&opts.layer, "layer", -1, "Show the changes of layer N only (0 is the bottom layer)")
 	flags.StringVar(&opts.path, "path", "", "Show only paths under PREFIX")
 	flags.StringVar(&opts.sort, "sort", "size", "Order rows by size or path")
-	flags.BoolVar(&opts.wasted, "wasted", false, "List the wasted paths instead of each layer's changes (reads tar headers only where it can)")
+	flags.BoolVar(&opts.wasted, "wasted", false, "List the wasted paths instead of each layer's changes (no per-file hashing)")
 	flags.StringArrayVar(&opts.ignore, "ignore", nil, "Leave paths matching PATTERN (a .dockerignore-style glob) out of the wasted figure (repeatable)")
 	completeFlags(cmd)
 	return cmd

@@ -39,8 +39,8 @@ type Need struct {
 	// goroutine — what replaying layers as a filesystem needs (analyze.Filesystem).
 	// Layers are read several at a time (see Image.StreamEntries).
 	Replay func(image, layer int, f analyze.File) error
-	// ReplayDigests asks Replay's entries to carry content digests; without them, layers
-	// stored uncompressed are read by their headers alone.
+	// ReplayDigests asks Replay's entries to carry content digests; without them files
+	// are not hashed one by one (the layer digests are still checked).
 	ReplayDigests bool
 }
 

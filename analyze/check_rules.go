@@ -26,7 +26,7 @@ type RuleKind struct {
 	// WarnsBefore names the hard rule a soft rule warns ahead of ("max-size" for
 	// "warn-size"): a soft limit above its hard one contradicts it.
 	WarnsBefore string
-	// Usage is the flag's help text.
+	// Usage is the flag's help text; the back-quoted word names its value.
 	Usage string
 	// New makes the rule; the limit has passed Validate.
 	New func(Limit) Rule
@@ -34,27 +34,27 @@ type RuleKind struct {
 
 // RuleKinds are the budget rules, in the order a check evaluates and reports them.
 var RuleKinds = []RuleKind{
-	{Name: "max-size", Limit: LimitSize, Usage: "Fail when the image is larger than SIZE",
+	{Name: "max-size", Limit: LimitSize, Usage: "Fail when the image is larger than `SIZE`",
 		New: func(l Limit) Rule { return MaxSize{Limit: int64(l.Value)} }},
-	{Name: "warn-size", Limit: LimitSize, WarnsBefore: "max-size", Usage: "Warn when the image is larger than SIZE",
+	{Name: "warn-size", Limit: LimitSize, WarnsBefore: "max-size", Usage: "Warn when the image is larger than `SIZE`",
 		New: func(l Limit) Rule { return MaxSize{Limit: int64(l.Value), Soft: true} }},
-	{Name: "max-layer-size", Limit: LimitSize, Usage: "Fail when any one layer is larger than SIZE",
+	{Name: "max-layer-size", Limit: LimitSize, Usage: "Fail when any one layer is larger than `SIZE`",
 		New: func(l Limit) Rule { return MaxLayerSize{Limit: int64(l.Value)} }},
-	{Name: "warn-layer-size", Limit: LimitSize, WarnsBefore: "max-layer-size", Usage: "Warn when any one layer is larger than SIZE",
+	{Name: "warn-layer-size", Limit: LimitSize, WarnsBefore: "max-layer-size", Usage: "Warn when any one layer is larger than `SIZE`",
 		New: func(l Limit) Rule { return MaxLayerSize{Limit: int64(l.Value), Soft: true} }},
-	{Name: "max-layers", Limit: LimitCount, Usage: "Fail when the image has more than N layers",
+	{Name: "max-layers", Limit: LimitCount, Usage: "Fail when the image has more than `N` layers",
 		New: func(l Limit) Rule { return MaxLayers{Limit: int(l.Value)} }},
-	{Name: "max-growth", Limit: LimitSizeOrPercent, Usage: "Fail when the image grew by more than SIZE or PCT% over --baseline",
+	{Name: "max-growth", Limit: LimitSizeOrPercent, Usage: "Fail when the image grew by more than `SIZE|PCT%` over --baseline",
 		New: func(l Limit) Rule { return MaxGrowth{Limit: l} }},
-	{Name: "warn-growth", Limit: LimitSizeOrPercent, WarnsBefore: "max-growth", Usage: "Warn when the image grew by more than SIZE or PCT% over --baseline",
+	{Name: "warn-growth", Limit: LimitSizeOrPercent, WarnsBefore: "max-growth", Usage: "Warn when the image grew by more than `SIZE|PCT%` over --baseline",
 		New: func(l Limit) Rule { return MaxGrowth{Limit: l, Soft: true} }},
-	{Name: "max-layer-growth", Limit: LimitSize, Usage: "Fail when any layer grew by more than SIZE over --baseline's layer of the same position and instruction",
+	{Name: "max-layer-growth", Limit: LimitSize, Usage: "Fail when any layer grew by more than `SIZE` over --baseline's layer of the same position and instruction",
 		New: func(l Limit) Rule { return MaxLayerGrowth{Limit: int64(l.Value)} }},
-	{Name: "min-reused", Limit: LimitPercent, Usage: "Fail when the image reuses less than PCT% of --baseline's bytes (cache health)",
+	{Name: "min-reused", Limit: LimitPercent, Usage: "Fail when the image reuses less than `PCT%` of --baseline's bytes (cache health)",
 		New: func(l Limit) Rule { return MinReused{Percent: l.Value} }},
-	{Name: "max-wasted", Limit: LimitSizeOrPercent, Usage: "Fail when more than SIZE or PCT% of the image is wasted (files overwritten or deleted by a higher layer)",
+	{Name: "max-wasted", Limit: LimitSizeOrPercent, Usage: "Fail when more than `SIZE|PCT%` of the image is wasted (files overwritten or deleted by a higher layer)",
 		New: func(l Limit) Rule { return MaxWasted{Limit: l} }},
-	{Name: "min-efficiency", Limit: LimitRatio, Usage: "Fail when the image's efficiency (1 - wasted/size) is below RATIO, e.g. 0.95",
+	{Name: "min-efficiency", Limit: LimitRatio, Usage: "Fail when the image's efficiency (1 - wasted/size) is below `RATIO`, e.g. 0.95",
 		New: func(l Limit) Rule { return MinEfficiency{Ratio: l.Value} }},
 }
 

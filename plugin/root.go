@@ -35,6 +35,7 @@ instruction made it, which layers images share, and why a rebuild did not reuse 
 		newInspectCommand(dockerCli),
 		newDiffCommand(dockerCli),
 		newSharedCommand(dockerCli),
+		newCheckCommand(dockerCli),
 	)
 	return root
 }

@@ -17,7 +17,7 @@ type checkView struct {
 	// Passed is true when every image passed (warnings pass).
 	Passed bool `json:"passed"`
 	// Status is the worst verdict of any rule: pass, warn, fail or error.
-	Status string            `json:"status"`
+	Status string           `json:"status"`
 	Images []checkImageView `json:"images"`
 }
 

@@ -209,14 +209,6 @@ func (in CheckInput) imageSize() int64 {
 	return in.Image.Size
 }
 
-// measure names the sizes the check uses, for problems.
-func (in CheckInput) measure() string {
-	if in.Compressed {
-		return "compressed"
-	}
-	return "uncompressed"
-}
-
 // verdict is pass within the limit, else fail (warn for a soft limit).
 func verdict(within, soft bool) CheckStatus {
 	switch {

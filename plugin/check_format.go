@@ -107,9 +107,6 @@ func writeCheckJUnit(w io.Writer, v checkView) error {
 		for _, r := range im.Rules {
 			c := junitTestCase{Name: r.Rule, Classname: im.Image}
 			text := r.Message
-			if l := layerCell(r.Layer, true); l != "" {
-				text += "\nlayer " + l
-			}
 			switch r.Status {
 			case "fail":
 				c.Failure = &junitProblem{Message: r.Message, Type: r.Rule, Text: text}

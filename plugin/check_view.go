@@ -147,7 +147,10 @@ func ruleMessage(c analyze.Check, r analyze.RuleResult) string {
 		}
 		return fmt.Sprintf("the largest layer, %s, is %s%s, %s%s", layer(), actual, measure, over("over"), others)
 	case "max-layers":
-		return fmt.Sprintf("%s has %s, %s", c.Image, plural(int(r.Actual), "layer"), over("over"))
+		if r.Status == analyze.CheckPass {
+			return fmt.Sprintf("%s has %s, within the limit of %s", c.Image, plural(int(r.Actual), "layer"), limit)
+		}
+		return fmt.Sprintf("%s has %s, more than the limit of %s", c.Image, plural(int(r.Actual), "layer"), limit)
 	case "max-growth", "warn-growth":
 		if r.Unit == analyze.UnitPercent {
 			return fmt.Sprintf("%s %s (%s) over %s's %s%s, %s", c.Image, grewBy(r.Bytes), actual, c.Baseline, humanSize(r.Of), measure, over("more than"))
@@ -167,7 +170,7 @@ func ruleMessage(c analyze.Check, r analyze.RuleResult) string {
 		if r.Status != analyze.CheckPass {
 			verdict = "less than the " + limit + " asked"
 		}
-		return fmt.Sprintf("%s reused %s of %s's %s%s (%s), %s", c.Image, actual, c.Baseline, humanSize(r.Of), measure, humanSize(r.Bytes), verdict)
+		return fmt.Sprintf("%s reused %s (%s) of %s's %s%s, %s", c.Image, humanSize(r.Bytes), actual, c.Baseline, humanSize(r.Of), measure, verdict)
 	case "max-wasted":
 		if r.Unit == analyze.UnitPercent {
 			return fmt.Sprintf("%s of %s (%s, uncompressed) is wasted, %s", actual, c.Image, humanSize(r.Bytes), over("more than"))

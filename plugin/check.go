@@ -268,6 +268,14 @@ func (l *checkLoader) image(ctx context.Context, ref string, needs analyze.RuleN
 			return nil, err
 		}
 		l.open[ref] = img
+		// Sizes the source knows (the engine's history, an archive's layers) stand
+		// for the same contents in other images: a registry baseline then needs
+		// only the layers the checked image does not share with it.
+		for _, layer := range img.Layers {
+			if _, known := l.sizes[layer.DiffID]; !known && layer.Size != analyze.Unknown {
+				l.sizes[layer.DiffID] = layer.Size
+			}
+		}
 	}
 	if !needs.Sizes || compressed {
 		return img, nil

@@ -410,7 +410,7 @@ func (in CheckInput) baselineSize() int64 {
 			sizes = append(sizes, in.layerSize(l.Old.Layer))
 		}
 	}
-	return diffSum(sizes)
+	return addSizes(sizes...)
 }
 
 func (res RuleResult) problem(why string) RuleResult {

@@ -1,12 +1,6 @@
 package analyze
 
 import (
-	"path"
-	"regexp"
-	"sort"
-	"strings"
-	"time"
-
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
@@ -48,6 +42,43 @@ const (
 	// ReasonUnknown: a history does not match its layers, so only the layers can be
 	// compared and the reason cannot be told.
 	ReasonUnknown BreakReason = "unknown"
+)
+
+// BreakDetail says, within a reason, what exactly broke the cache: the verdict a
+// renderer words.
+type BreakDetail string
+
+// The details of a first break.
+const (
+	// DetailBaseChanged: a step FROM brought in differs.
+	DetailBaseChanged BreakDetail = "base-changed"
+	// DetailStepAdded and DetailStepRemoved: one build lacks the step, and the builder
+	// keys the steps above on it.
+	DetailStepAdded   BreakDetail = "step-added"
+	DetailStepRemoved BreakDetail = "step-removed"
+	// DetailRunKeyed: a metadata-only ENV, ARG, USER or SHELL differs; BuildKit passes it
+	// to later RUNs only, so the next RUN broke.
+	DetailRunKeyed BreakDetail = "run-keyed"
+	// DetailInstructionChanged: the instruction's text differs.
+	DetailInstructionChanged BreakDetail = "instruction-changed"
+	// DetailContextChanged: a COPY or ADD of the same text copied other files from the
+	// build context.
+	DetailContextChanged BreakDetail = "context-changed"
+	// DetailBuildArgsChanged: a RUN of the same text ran with other build args (the
+	// history records their values).
+	DetailBuildArgsChanged BreakDetail = "build-args-changed"
+	// DetailBuilderChanged: one build used the legacy builder and the other BuildKit,
+	// which keep separate caches, so nothing above the base could be reused.
+	DetailBuilderChanged BreakDetail = "builder-changed"
+	// DetailNotFromCache: nothing the builder keys the step on changed, yet it made
+	// another layer: it was not taken from the cache (--no-cache, a pruned cache, a
+	// build on another machine).
+	DetailNotFromCache BreakDetail = "not-from-cache"
+	// DetailLayerAdded and DetailLayerRemoved: one history ends below the other.
+	DetailLayerAdded   BreakDetail = "layer-added"
+	DetailLayerRemoved BreakDetail = "layer-removed"
+	// DetailUnknown: a history does not match its layers.
+	DetailUnknown BreakDetail = "unknown"
 )
 
 // FileChangeKind says how a file differs between the two breaking layers.
@@ -130,6 +161,9 @@ type StepDiff struct {
 	Layer int
 	// TextChanged is true when both steps are there and their history text differs.
 	TextChanged bool
+	// InstructionChanged is true when both steps are there and their normalised
+	// instructions differ: the text changed in more than how the builder wrote it.
+	InstructionChanged bool
 
 	oldIdx, newIdx int // the steps' indexes in their histories, -1 for none
 }
@@ -145,6 +179,38 @@ func (s StepDiff) Instruction() string {
 	return ""
 }
 
+// UnkeyedStep is a step below the first break that differs between the builds but
+// did not break the cache.
+type UnkeyedStep struct {
+	// Instruction is the step's instruction (NEW's, or OLD's when NEW lacks it).
+	Instruction string
+	// Change is "added", "removed" or "changed".
+	Change string
+	// KeysRunsOnly is true when BuildKit keys later RUN steps (only) on the step (ENV,
+	// ARG, USER, SHELL); false when it keys no step on it (LABEL, EXPOSE, CMD, ...).
+	KeysRunsOnly bool
+}
+
+// UnkeyedSteps describes Break.Unkeyed.
+func (c Comparison) UnkeyedSteps() []UnkeyedStep {
+	if c.FirstBreak == nil {
+		return nil
+	}
+	var out []UnkeyedStep
+	for _, u := range c.FirstBreak.Unkeyed {
+		s := c.Steps[u]
+		what, change := s.New, "changed"
+		switch {
+		case s.New == nil:
+			what, change = s.Old, "removed"
+		case s.Old == nil:
+			change = "added"
+		}
+		out = append(out, UnkeyedStep{Instruction: what.Instruction, Change: change, KeysRunsOnly: KeysRunsOnly(Keyword(what.Instruction))})
+	}
+	return out
+}
+
 // Break is the first step whose cache did not hold.
 type Break struct {
 	// Step is the index into Comparison.Steps; -1 when the histories did not match.
@@ -154,6 +220,8 @@ type Break struct {
 	// the next RUN's); -1 when no layer lies above.
 	Layer  int
 	Reason BreakReason
+	// Detail says what within Reason broke the cache.
+	Detail BreakDetail
 	// Unkeyed are the rows below Step (indexes into Comparison.Steps) that differ
 	// but did not break the cache, as BuildKit keys nothing on LABEL, EXPOSE, CMD and
 	// the like, and keys only RUNs on ENV, ARG, USER and SHELL.
@@ -266,8 +334,9 @@ func Compare(oldImg, newImg Image) Comparison {
 		Old: ImageRef{Ref: oldImg.Ref, ID: oldImg.ID},
 		New: ImageRef{Ref: newImg.Ref, ID: newImg.ID},
 	}
-	oldSteps, oldOK, oldProblem := Steps(oldImg.Config, len(oldImg.Layers))
-	newSteps, newOK, newProblem := Steps(newImg.Config, len(newImg.Layers))
+	oldHist, newHist := oldImg.History(), newImg.History()
+	oldSteps, oldOK, oldProblem := oldHist.Steps, oldHist.Matched, oldHist.Problem
+	newSteps, newOK, newProblem := newHist.Steps, newHist.Matched, newHist.Problem
 	c.HistoryMatched = oldOK && newOK
 	switch {
 	case !oldOK:
@@ -282,7 +351,7 @@ func Compare(oldImg, newImg Image) Comparison {
 		sameChain[i] = oldChains[i] == newChains[i]
 	}
 
-	c.Layers = pairLayers(oldImg, newImg, oldSteps, newSteps, c.HistoryMatched)
+	c.Layers = pairLayers(oldImg, newImg, oldHist, newHist, c.HistoryMatched)
 	if c.HistoryMatched {
 		c.Steps = alignSteps(oldSteps, newSteps)
 		c.FirstBreak = firstStepBreak(c.Steps, oldSteps, newSteps, sameChain)
@@ -294,284 +363,24 @@ func Compare(oldImg, newImg Image) Comparison {
 	return c
 }
 
-func pairLayers(oldImg, newImg Image, oldSteps, newSteps []Step, matched bool) []LayerDiff {
-	instructions := func(steps []Step, layers int) []string {
-		out := make([]string, layers)
-		for _, s := range steps {
-			if matched && s.Layer >= 0 {
-				out[s.Layer] = s.Instruction
-			}
+func pairLayers(oldImg, newImg Image, oldHist, newHist History, matched bool) []LayerDiff {
+	instruction := func(h History, i int) string {
+		if !matched {
+			return ""
 		}
-		return out
+		return h.LayerStep(i).Instruction
 	}
-	oldInstr, newInstr := instructions(oldSteps, len(oldImg.Layers)), instructions(newSteps, len(newImg.Layers))
 	out := make([]LayerDiff, max(len(oldImg.Layers), len(newImg.Layers)))
 	for i := range out {
 		out[i].Index = i
 		if i < len(oldImg.Layers) {
-			out[i].Old = &LayerSide{Layer: oldImg.Layers[i], Instruction: oldInstr[i]}
+			out[i].Old = &LayerSide{Layer: oldImg.Layers[i], Instruction: instruction(oldHist, i)}
 		}
 		if i < len(newImg.Layers) {
-			out[i].New = &LayerSide{Layer: newImg.Layers[i], Instruction: newInstr[i]}
+			out[i].New = &LayerSide{Layer: newImg.Layers[i], Instruction: instruction(newHist, i)}
 		}
 	}
 	return out
-}
-
-// diffSegment is the metadata-only steps before a layer, and that layer's step (nil
-// for the steps above the top layer).
-type diffSegment struct {
-	meta  []int
-	layer int // index into the steps, -1 for none
-}
-
-func diffSegments(steps []Step) []diffSegment {
-	var segs []diffSegment
-	cur := diffSegment{layer: -1}
-	for i, s := range steps {
-		if s.EmptyLayer {
-			cur.meta = append(cur.meta, i)
-			continue
-		}
-		cur.layer = i
-		segs = append(segs, cur)
-		cur = diffSegment{layer: -1}
-	}
-	return append(segs, cur)
-}
-
-func alignSteps(oldSteps, newSteps []Step) []StepDiff {
-	oldSegs, newSegs := diffSegments(oldSteps), diffSegments(newSteps)
-	// Segment j holds layer j's step and the metadata-only steps before it; the last
-	// segment of each list holds the steps above its top layer.
-	matches := func(o, n []int) int {
-		k := 0
-		for i := range min(len(o), len(n)) {
-			if oldSteps[o[i]].Instruction == newSteps[n[i]].Instruction {
-				k++
-			}
-		}
-		return k
-	}
-	switch {
-	case len(oldSegs) < len(newSegs):
-		oldSegs = stretchSegments(oldSegs, newSegs, func(top, other []int) int { return matches(top, other) })
-	case len(newSegs) < len(oldSegs):
-		newSegs = stretchSegments(newSegs, oldSegs, func(top, other []int) int { return matches(other, top) })
-	}
-
-	var rows []StepDiff
-	row := func(oi, ni int) {
-		r := StepDiff{Layer: -1, oldIdx: oi, newIdx: ni}
-		if oi >= 0 {
-			s := oldSteps[oi]
-			r.Old = &s
-			r.Layer = s.Layer
-		}
-		if ni >= 0 {
-			s := newSteps[ni]
-			r.New = &s
-			r.Layer = s.Layer
-		}
-		r.TextChanged = r.Old != nil && r.New != nil && diffText(r.Old.CreatedBy) != diffText(r.New.CreatedBy)
-		rows = append(rows, r)
-	}
-	for j := range oldSegs {
-		o, n := oldSegs[j], newSegs[j]
-		for k := range max(len(o.meta), len(n.meta)) {
-			oi, ni := -1, -1
-			if k < len(o.meta) {
-				oi = o.meta[k]
-			}
-			if k < len(n.meta) {
-				ni = n.meta[k]
-			}
-			row(oi, ni)
-		}
-		if o.layer >= 0 || n.layer >= 0 {
-			row(o.layer, n.layer)
-		}
-	}
-	return rows
-}
-
-// stretchSegments pads segs with empty segments to the length of longer, its last
-// segment (the steps above its top layer) moved to the place among the rest whose
-// metadata-only steps score best against its own, the lowest on a tie.
-func stretchSegments(segs, longer []diffSegment, score func(top, other []int) int) []diffSegment {
-	out := make([]diffSegment, len(longer))
-	for i := range out {
-		out[i].layer = -1
-	}
-	last := len(segs) - 1
-	copy(out, segs[:last])
-	best, bestScore := last, -1
-	for j := last; j < len(longer); j++ {
-		if sc := score(segs[last].meta, longer[j].meta); sc > bestScore {
-			best, bestScore = j, sc
-		}
-	}
-	out[best] = segs[last]
-	return out
-}
-
-// diffText is a history text with its whitespace normalised.
-func diffText(createdBy string) string {
-	return strings.Join(strings.Fields(createdBy), " ")
-}
-
-// maskedInstruction is the normalised instruction with the legacy builder's content
-// hashes masked, so a new hash reads as new inputs, not a new instruction.
-func maskedInstruction(createdBy string) string {
-	return Instruction(contentHash.ReplaceAllString(createdBy, "$1:<content>"))
-}
-
-// buildGap is the longest pause between two steps of one build (see Compare).
-const buildGap = 3 * time.Hour
-
-// buildStart returns the index of the first step of the image's own, topmost build.
-func buildStart(steps []Step) int {
-	start := len(steps)
-	var above time.Time
-	for i := len(steps) - 1; i >= 0; i-- {
-		t := steps[i].Created
-		if !t.IsZero() && !above.IsZero() && above.Sub(t) > buildGap {
-			break
-		}
-		start = i
-		if !t.IsZero() {
-			above = t
-		}
-	}
-	return start
-}
-
-// keyScope is which later steps a differing metadata-only step breaks the cache of.
-type keyScope int
-
-const (
-	keysNothing keyScope = iota // BuildKit: the instruction changes only the image config
-	keysRuns                    // BuildKit: the instruction enters the ops of later RUNs only
-	keysAll                     // the legacy builder keys every later step on it
-)
-
-// bkConfigOnly are the instructions BuildKit writes into the image config only; no
-// operation of the build graph, hence no cache key, includes them.
-var bkConfigOnly = map[string]bool{
-	"LABEL": true, "EXPOSE": true, "CMD": true, "ENTRYPOINT": true, "VOLUME": true,
-	"STOPSIGNAL": true, "HEALTHCHECK": true, "ONBUILD": true, "MAINTAINER": true,
-}
-
-// bkRunOnly are the instructions BuildKit folds into later RUNs' operations (their
-// environment, user, shell), and into nothing else.
-var bkRunOnly = map[string]bool{"ENV": true, "ARG": true, "USER": true, "SHELL": true}
-
-// KeysRunsOnly reports whether BuildKit keys only later RUN steps on an instruction
-// of this keyword (ENV, ARG, USER, SHELL).
-func KeysRunsOnly(keyword string) bool { return bkRunOnly[keyword] }
-
-// BuildKitComment is the history comment BuildKit gives the steps of a Dockerfile.
-const BuildKitComment = "buildkit.dockerfile.v0"
-
-// metaScope is the scope of a differing metadata-only row: the widest of its steps'.
-func metaScope(r StepDiff) keyScope {
-	scope := keysNothing
-	for _, s := range []*Step{r.Old, r.New} {
-		if s == nil {
-			continue
-		}
-		kw := Keyword(s.Instruction)
-		switch {
-		case s.Comment != BuildKitComment:
-			return keysAll
-		case bkRunOnly[kw]:
-			scope = keysRuns
-		case !bkConfigOnly[kw]:
-			return keysAll
-		}
-	}
-	return scope
-}
-
-func firstStepBreak(rows []StepDiff, oldSteps, newSteps []Step, sameChain []bool) *Break {
-	oldBase, newBase := buildStart(oldSteps), buildStart(newSteps)
-	var unkeyed, runKeyed []int // differing rows passed over (see Break.Unkeyed)
-	for i, r := range rows {
-		differs := r.Old == nil || r.New == nil || r.TextChanged
-		if !differs && r.Layer >= 0 {
-			// Steps pair by layer index, so both made layer r.Layer.
-			differs = !sameChain[r.Layer]
-		}
-		at := i // the breaking row
-		switch {
-		case r.Layer < 0 && differs && metaScope(r) == keysNothing:
-			unkeyed = append(unkeyed, i)
-			continue
-		case r.Layer < 0 && differs && metaScope(r) == keysRuns:
-			runKeyed = append(runKeyed, i)
-			continue
-		case r.Layer >= 0 && len(runKeyed) > 0 && r.New != nil && Keyword(r.New.Instruction) == "RUN":
-			// The lowest ENV, ARG, USER or SHELL that differs broke this RUN.
-			at = runKeyed[0]
-		case !differs:
-			continue
-		}
-		b := &Break{Step: at, Layer: -1}
-		for _, above := range rows[i:] {
-			if above.Layer >= 0 {
-				b.Layer = above.Layer
-				break
-			}
-		}
-		for _, u := range append(unkeyed, runKeyed...) {
-			if u < at {
-				b.Unkeyed = append(b.Unkeyed, u)
-			}
-		}
-		sort.Ints(b.Unkeyed)
-		r = rows[at]
-		if r.Old != nil {
-			b.OldInstruction = r.Old.Instruction
-		}
-		if r.New != nil {
-			b.NewInstruction = r.New.Instruction
-		}
-		switch {
-		case r.New != nil && r.newIdx < newBase && (r.Old == nil || r.oldIdx < oldBase):
-			b.Reason = ReasonBaseChanged
-		case r.Old == nil && r.Layer >= 0:
-			b.Reason = ReasonLayerAdded
-		case r.New == nil && r.Layer >= 0:
-			b.Reason = ReasonLayerRemoved
-		case r.Old == nil || r.New == nil:
-			b.Reason = ReasonInstructionChanged
-		case maskedInstruction(r.Old.CreatedBy) != maskedInstruction(r.New.CreatedBy):
-			b.Reason = ReasonInstructionChanged
-		default:
-			b.Reason = ReasonInputsChanged
-		}
-		return b
-	}
-	return nil
-}
-
-// firstLayerBreak is the first break when a history cannot be trusted: layers only.
-func firstLayerBreak(sameChain []bool, oldLayers, newLayers int) *Break {
-	for i, same := range sameChain {
-		b := &Break{Step: -1, Layer: i}
-		switch {
-		case i >= oldLayers:
-			b.Reason = ReasonLayerAdded
-		case i >= newLayers:
-			b.Reason = ReasonLayerRemoved
-		case !same:
-			b.Reason = ReasonUnknown
-		default:
-			continue
-		}
-		return b
-	}
-	return nil
 }
 
 // markStatuses gives every layer and row its status and counts the layers.
@@ -631,7 +440,7 @@ func (c *Comparison) figures(oldChains, newChains []v1.Hash, newImg Image) {
 			rebuilt = append(rebuilt, l.New.Size)
 		}
 	}
-	c.ReusedSize, c.RebuiltSize = diffSum(reused), diffSum(rebuilt)
+	c.ReusedSize, c.RebuiltSize = addSizes(reused...), addSizes(rebuilt...)
 
 	inOld := map[v1.Hash]bool{}
 	for _, h := range oldChains {
@@ -644,219 +453,10 @@ func (c *Comparison) figures(oldChains, newChains []v1.Hash, newImg Image) {
 			uncompressed = append(uncompressed, newImg.Layers[i].Size)
 		}
 	}
-	c.TransferSize, c.TransferCompressed = diffSum(compressed), true
+	// Nothing to move is 0 bytes either way; it is "compressed" only where the image's
+	// compressed sizes are known at all.
+	c.TransferSize, c.TransferCompressed = addSizes(compressed...), len(compressed) > 0 || newImg.CompressedSize() != Unknown
 	if c.TransferSize == Unknown {
-		c.TransferSize, c.TransferCompressed = diffSum(uncompressed), false
+		c.TransferSize, c.TransferCompressed = addSizes(uncompressed...), false
 	}
-}
-
-// diffSum adds sizes; Unknown if any is.
-func diffSum(sizes []int64) int64 {
-	var total int64
-	for _, s := range sizes {
-		if s < 0 {
-			return Unknown
-		}
-		total += s
-	}
-	return total
-}
-
-// ChangedFiles lists how the entries of NEW's layer differ from those of OLD's at the
-// same step, largest first. Files compare by kind, size, content digest and link
-// target; directories and opaque markers are left out (a change of mode, owner or
-// time alone is not listed), and a whiteout in NEW's layer that OLD's lacks is a
-// deleted file.
-func ChangedFiles(oldFiles, newFiles []File) []FileChange {
-	index := func(files []File) map[string]File {
-		m := make(map[string]File, len(files))
-		for _, f := range files {
-			if f.Kind != KindDir && f.Kind != KindOpaque {
-				m[f.Path] = f
-			}
-		}
-		return m
-	}
-	oldByPath, newByPath := index(oldFiles), index(newFiles)
-	var out []FileChange
-	for p, nf := range newByPath {
-		of, inOld := oldByPath[p]
-		switch {
-		case inOld && of.Kind == nf.Kind && of.Size == nf.Size && of.Link == nf.Link && of.Digest == nf.Digest:
-		case nf.Kind == KindWhiteout:
-			out = append(out, FileChange{Path: p, Change: FileDeleted, Size: of.Size})
-		case inOld && of.Kind != KindWhiteout:
-			out = append(out, FileChange{Path: p, Change: FileModified, Size: nf.Size})
-		default:
-			out = append(out, FileChange{Path: p, Change: FileAdded, Size: nf.Size})
-		}
-	}
-	for p, of := range oldByPath {
-		if _, inNew := newByPath[p]; !inNew && of.Kind != KindWhiteout {
-			out = append(out, FileChange{Path: p, Change: FileDeleted, Size: of.Size})
-		}
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Size != out[j].Size {
-			return out[i].Size > out[j].Size
-		}
-		return out[i].Path < out[j].Path
-	})
-	return out
-}
-
-// IsDependencyManifest reports whether a file is one that package managers read to
-// install dependencies (package.json, go.sum, requirements-dev.txt, ...).
-func IsDependencyManifest(p string) bool {
-	base := path.Base(p)
-	if strings.HasPrefix(base, "requirements") && strings.HasSuffix(base, ".txt") {
-		return true
-	}
-	return dependencyManifests[base]
-}
-
-var dependencyManifests = map[string]bool{
-	"package.json": true, "package-lock.json": true, "npm-shrinkwrap.json": true,
-	"yarn.lock": true, "pnpm-lock.yaml": true, ".npmrc": true, ".yarnrc.yml": true,
-	"pyproject.toml": true, "poetry.lock": true, "Pipfile": true, "Pipfile.lock": true,
-	"Gemfile": true, "Gemfile.lock": true, "go.mod": true, "go.sum": true,
-	"Cargo.toml": true, "Cargo.lock": true, "composer.json": true, "composer.lock": true,
-}
-
-// installer is a dependency install command and the manifests it reads.
-type installer struct {
-	tool      string
-	re        *regexp.Regexp
-	manifests []string // nil for system packages
-}
-
-var installers = []installer{
-	{"npm", regexp.MustCompile(`\bnpm\s+(?:install|ci|i)\b`), []string{"package.json", "package-lock.json", "npm-shrinkwrap.json"}},
-	{"yarn", regexp.MustCompile(`\byarn(?:\s+install\b|\s*(?:$|&&|;|\|)|\s+--)`), []string{"package.json", "yarn.lock", ".yarnrc.yml"}},
-	{"pnpm", regexp.MustCompile(`\bpnpm\s+(?:install|i)\b`), []string{"package.json", "pnpm-lock.yaml"}},
-	{"pip", regexp.MustCompile(`\bpip3?\s+install\b`), []string{"requirements.txt"}},
-	{"poetry", regexp.MustCompile(`\bpoetry\s+install\b`), []string{"pyproject.toml", "poetry.lock"}},
-	{"pipenv", regexp.MustCompile(`\bpipenv\s+(?:install|sync)\b`), []string{"Pipfile", "Pipfile.lock"}},
-	{"bundle", regexp.MustCompile(`\bbundle\s+install\b`), []string{"Gemfile", "Gemfile.lock"}},
-	{"go", regexp.MustCompile(`\bgo\s+mod\s+download\b`), []string{"go.mod", "go.sum"}},
-	{"cargo", regexp.MustCompile(`\bcargo\s+(?:build|fetch)\b`), []string{"Cargo.toml", "Cargo.lock"}},
-	{"composer", regexp.MustCompile(`\bcomposer\s+install\b`), []string{"composer.json", "composer.lock"}},
-	{"apt-get", regexp.MustCompile(`\bapt(?:-get)?\s+(?:-\S+\s+)*install\b`), nil},
-	{"apk", regexp.MustCompile(`\bapk\s+(?:-\S+\s+)*add\b`), nil},
-	{"yum", regexp.MustCompile(`\b(?:yum|dnf|microdnf)\s+(?:-\S+\s+)*install\b`), nil},
-}
-
-// dependencyInstall returns the installer a RUN instruction runs, if any.
-func dependencyInstall(instruction string) (installer, bool) {
-	if Keyword(instruction) != "RUN" {
-		return installer{}, false
-	}
-	for _, in := range installers {
-		if in.re.MatchString(instruction) {
-			return in, true
-		}
-	}
-	return installer{}, false
-}
-
-// legacyDirSource is the legacy builder's name for a copied directory, which hides
-// the Dockerfile's own source ("." or "src/").
-var legacyDirSource = regexp.MustCompile(`\bdir:[0-9a-f]+…?`)
-
-var legacyCopyKind = regexp.MustCompile(`#\(nop\)\s*(?:COPY|ADD) (file|dir|multi):`)
-
-// broadCopy reports whether a COPY or ADD step copies a whole directory of the build
-// context ("COPY . .", "COPY src/ ./src", the legacy builder's "COPY dir:…") rather
-// than named files.
-func broadCopy(s *Step) bool {
-	kw := Keyword(s.Instruction)
-	if kw != "COPY" && kw != "ADD" {
-		return false
-	}
-	if m := legacyCopyKind.FindStringSubmatch(s.CreatedBy); m != nil {
-		return m[1] == "dir"
-	}
-	var args []string
-	for _, f := range strings.Fields(strings.TrimPrefix(s.Instruction, kw)) {
-		if strings.HasPrefix(f, "--from=") {
-			return false // another stage or image, not the build context
-		}
-		if !strings.HasPrefix(f, "--") {
-			args = append(args, f)
-		}
-	}
-	if len(args) < 2 {
-		return false
-	}
-	for _, src := range args[:len(args)-1] {
-		base := path.Base(src)
-		dirLike := src == "." || src == "./" || strings.HasSuffix(src, "/") || !strings.ContainsAny(base, ".*?[")
-		if dirLike && !IsDependencyManifest(src) {
-			return true
-		}
-	}
-	return false
-}
-
-// advise applies the seed's lesson to a comparison whose changed files are known.
-func advise(c Comparison, changed []FileChange, newFiles []File) *Advice {
-	b := c.FirstBreak
-	if len(changed) == 0 {
-		return nil // nothing seen to change: we cannot tell the manifests stayed the same
-	}
-	for _, f := range changed {
-		if IsDependencyManifest(f.Path) {
-			return nil // the install had to re-run anyway
-		}
-	}
-	brk := c.Steps[b.Step]
-	if !broadCopy(brk.New) || !broadCopy(brk.Old) {
-		return nil
-	}
-	install := -1
-	var tool installer
-	for i := b.Step + 1; i < len(c.Steps); i++ {
-		r := c.Steps[i]
-		if r.New == nil || r.Layer < 0 || r.Status != StatusRebuilt {
-			continue
-		}
-		if in, ok := dependencyInstall(r.New.Instruction); ok {
-			install, tool = i, in
-		}
-	}
-	if install < 0 {
-		return nil
-	}
-	a := &Advice{
-		BroadCopy:   legacyDirSource.ReplaceAllString(brk.New.Instruction, "<directory>"),
-		Install:     c.Steps[install].New.Instruction,
-		Tool:        tool.tool,
-		ChangedFile: changed[0].Path,
-	}
-	// Name the manifests this context has, when it has any of the tool's.
-	present := map[string]bool{}
-	for _, f := range newFiles {
-		present[path.Base(f.Path)] = true
-	}
-	for _, m := range tool.manifests {
-		if present[m] {
-			a.Manifests = append(a.Manifests, m)
-		}
-	}
-	if len(a.Manifests) == 0 && len(tool.manifests) > 0 {
-		a.Manifests = tool.manifests[:min(2, len(tool.manifests))]
-	}
-	var sizes []int64
-	for _, r := range c.Steps[b.Step+1 : install+1] {
-		if r.New == nil {
-			continue
-		}
-		a.SavedSteps++
-		if r.Layer >= 0 {
-			a.SavedLayers++
-			sizes = append(sizes, c.Layers[r.Layer].New.Size)
-		}
-	}
-	a.SavedSize = diffSum(sizes)
-	return a
 }

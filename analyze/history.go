@@ -24,6 +24,43 @@ type Step struct {
 	Layer int
 }
 
+// History is an image's history tied to its layers: the step↔layer mapping, made once
+// per image and shared by every analysis.
+type History struct {
+	// Steps are every history entry in build order (see Steps).
+	Steps []Step
+	// Matched is false when the history cannot be tied to the layers; Problem says why.
+	Matched bool
+	Problem string
+	// ByLayer is the index into Steps of the step that made each layer; nil when the
+	// history does not match.
+	ByLayer []int
+}
+
+// History maps img's history onto its layers.
+func (img Image) History() History {
+	steps, ok, problem := Steps(img.Config, len(img.Layers))
+	h := History{Steps: steps, Matched: ok, Problem: problem}
+	if ok {
+		h.ByLayer = make([]int, len(img.Layers))
+		for i, s := range steps {
+			if s.Layer >= 0 {
+				h.ByLayer[s.Layer] = i
+			}
+		}
+	}
+	return h
+}
+
+// LayerStep returns the step that made layer i; the zero Step when the history does not
+// match.
+func (h History) LayerStep(i int) Step {
+	if h.ByLayer == nil || i < 0 || i >= len(h.ByLayer) {
+		return Step{Layer: -1}
+	}
+	return h.Steps[h.ByLayer[i]]
+}
+
 // Steps maps the config's history onto the layers with the empty_layer flags, never with
 // sizes: a step with a size of 0 may still be a real layer (WORKDIR makes one in both
 // builders). ok is false when the history and the layers disagree (squashed or
@@ -40,7 +77,7 @@ func Steps(cfg *v1.ConfigFile, layers int) (steps []Step, ok bool, reason string
 	}
 	ok = nonEmpty == layers
 	if !ok {
-		reason = fmt.Sprintf("the history records %d layer-making steps but the image has %d layers: it was squashed or built by hand, so layers are shown without instructions", nonEmpty, layers)
+		reason = fmt.Sprintf("the history records %s but the image has %s: it was squashed or built by hand, so layers are shown without instructions", count(nonEmpty, "layer-making step"), count(layers, "layer"))
 	}
 	next := 0
 	for _, h := range cfg.History {
@@ -61,4 +98,12 @@ func Steps(cfg *v1.ConfigFile, layers int) (steps []Step, ok bool, reason string
 		steps = append(steps, s)
 	}
 	return steps, ok, reason
+}
+
+// count says "1 layer", "2 layers".
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

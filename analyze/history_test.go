@@ -43,7 +43,7 @@ func TestStepsMismatch(t *testing.T) {
 	if ok {
 		t.Fatal("Steps matched a squashed image")
 	}
-	if !strings.Contains(reason, "1 layer-making steps but the image has 3 layers") {
+	if !strings.Contains(reason, "1 layer-making step but the image has 3 layers") {
 		t.Errorf("reason: %q", reason)
 	}
 	for _, s := range steps {

@@ -49,15 +49,31 @@ func (img Image) CompressedSize() int64 {
 }
 
 func sumSizes(layers []Layer, size func(Layer) int64) int64 {
+	sizes := make([]int64, len(layers))
+	for i, l := range layers {
+		sizes[i] = size(l)
+	}
+	return addSizes(sizes...)
+}
+
+// addSizes adds sizes, Unknown if any is: the one place unknown-aware sums are made.
+func addSizes(sizes ...int64) int64 {
 	var total int64
-	for _, l := range layers {
-		s := size(l)
+	for _, s := range sizes {
 		if s < 0 {
 			return Unknown
 		}
 		total += s
 	}
 	return total
+}
+
+// subSize subtracts two sizes, Unknown if either is.
+func subSize(a, b int64) int64 {
+	if a < 0 || b < 0 {
+		return Unknown
+	}
+	return a - b
 }
 
 // ChainIDs returns the chain ID of every layer: the identity of a layer together with

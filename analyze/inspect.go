@@ -35,7 +35,9 @@ type LayerInfo struct {
 	// Instruction and CreatedBy are empty when the history does not match.
 	Instruction string
 	CreatedBy   string
-	Created     time.Time
+	// Comment is the step's history comment ("Imported from -").
+	Comment string
+	Created time.Time
 }
 
 // RuntimeConfig is the part of the image config that shapes a container.
@@ -56,7 +58,8 @@ func Inspect(img Image) Inspection {
 	if cfg == nil {
 		cfg = &v1.ConfigFile{}
 	}
-	steps, ok, problem := Steps(cfg, len(img.Layers))
+	h := img.History()
+	steps := h.Steps
 	in := Inspection{
 		Image:          img.Ref,
 		ID:             img.ID,
@@ -66,8 +69,8 @@ func Inspect(img Image) Inspection {
 		Size:           img.Size(),
 		CompressedSize: img.CompressedSize(),
 		Steps:          steps,
-		HistoryMatched: ok,
-		HistoryProblem: problem,
+		HistoryMatched: h.Matched,
+		HistoryProblem: h.Problem,
 		Config:         runtimeConfig(cfg.Config),
 	}
 	in.Layers = make([]LayerInfo, len(img.Layers))
@@ -77,7 +80,7 @@ func Inspect(img Image) Inspection {
 	for _, s := range steps {
 		if s.Layer >= 0 {
 			li := &in.Layers[s.Layer]
-			li.Instruction, li.CreatedBy, li.Created = s.Instruction, s.CreatedBy, s.Created
+			li.Instruction, li.CreatedBy, li.Comment, li.Created = s.Instruction, s.CreatedBy, s.Comment, s.Created
 		}
 	}
 	return in

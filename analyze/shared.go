@@ -81,6 +81,19 @@ type SharedLayer struct {
 	Comment     string
 	// Images are the references that have the layer, in the order given.
 	Images []string
+	// Unlisted is how many unlisted images also have the layer.
+	Unlisted int
+}
+
+// countFrom counts the owners at or above first (the unlisted images).
+func countFrom(owners []int, first int) int {
+	n := 0
+	for _, u := range owners {
+		if u >= first {
+			n++
+		}
+	}
+	return n
 }
 
 // SameContent is one layer content (diffID) that the listed images hold on two or more
@@ -115,123 +128,170 @@ type layerEntry struct {
 
 // Share works out which layers images share. The images may come from any sources;
 // sizes are the layers' own (Unknown sizes make the sums that need them Unknown).
-func Share(images []Image) Sharing {
+// unlisted are other images of the same store that are not reported on (an engine's
+// untagged images): they still hold layers, so a layer one of them has is not unique
+// to a listed image, as `docker system df -v` counts it.
+func Share(images []Image, unlisted ...Image) Sharing {
+	b := newSharing(images, unlisted)
+	s := Sharing{}
+	b.imageShares(&s)
+	b.layers(&s)
+	b.sameContent(&s)
+	b.matrix(&s)
+	return s
+}
+
+// sharing is the state Share works from: the distinct images, their chains, and one
+// entry per distinct layer.
+type sharing struct {
+	images []Image
+	// uniq holds, per distinct image, the index (in images, then unlisted) of its first
+	// reference; the first listed of them are the listed images.
+	uniq   []int
+	listed int
+	// imgOf is the index in uniq of each listed reference.
+	imgOf   []int
+	chains  [][]v1.Hash
+	entries map[v1.Hash]*layerEntry
+	order   []*layerEntry // first appearance, for stable output
+	// compressedKnown is true when every listed image has compressed sizes.
+	compressedKnown bool
+}
+
+func newSharing(images, unlisted []Image) *sharing {
+	b := &sharing{images: images, imgOf: make([]int, len(images)), entries: map[v1.Hash]*layerEntry{}}
 	// One entry per distinct image ID; an image without an ID is its own.
-	var uniq []int                    // index in images of each distinct image's first reference
-	imgOf := make([]int, len(images)) // index in uniq of each reference
 	byID := map[string]int{}
 	for i, img := range images {
 		if j, ok := byID[img.ID]; ok && img.ID != "" {
-			imgOf[i] = j
+			b.imgOf[i] = j
 			continue
 		}
-		byID[img.ID] = len(uniq)
-		imgOf[i] = len(uniq)
-		uniq = append(uniq, i)
+		byID[img.ID] = len(b.uniq)
+		b.imgOf[i] = len(b.uniq)
+		b.uniq = append(b.uniq, i)
 	}
-
-	compressedKnown := len(images) > 0
+	b.compressedKnown = len(images) > 0
 	for _, img := range images {
 		if img.CompressedSize() == Unknown {
-			compressedKnown = false
+			b.compressedKnown = false
 		}
 	}
+	b.listed = len(b.uniq)
+	all := append(append([]Image{}, images...), unlisted...)
+	for i := range unlisted {
+		b.uniq = append(b.uniq, len(images)+i)
+	}
+	b.chains = make([][]v1.Hash, len(b.uniq))
+	for u, i := range b.uniq {
+		b.addImage(u, all[i])
+	}
+	return b
+}
 
-	chains := make([][]v1.Hash, len(uniq))
-	entries := map[v1.Hash]*layerEntry{}
-	var order []*layerEntry // first appearance, for stable output
-	for u, i := range uniq {
-		img := images[i]
-		chains[u] = ChainIDs(img.DiffIDs())
-		instr := layerInstructions(img)
-		for k, c := range chains[u] {
-			e := entries[c]
-			if e == nil {
-				l := img.Layers[k]
-				e = &layerEntry{chainID: c, diffID: l.DiffID, index: k, size: l.Size, csize: l.CompressedSize}
-				entries[c] = e
-				order = append(order, e)
-			}
-			if e.step == (Step{}) && instr != nil {
-				e.step = instr[k]
-			}
-			e.owners = append(e.owners, u)
+// addImage records the layers of distinct image u.
+func (b *sharing) addImage(u int, img Image) {
+	b.chains[u] = ChainIDs(img.DiffIDs())
+	hist := img.History()
+	for k, c := range b.chains[u] {
+		e := b.entries[c]
+		if e == nil && u >= b.listed {
+			// A layer no listed image has is not reported on.
+			continue
+		}
+		if e == nil {
+			l := img.Layers[k]
+			e = &layerEntry{chainID: c, diffID: l.DiffID, index: k, size: l.Size, csize: l.CompressedSize}
+			b.entries[c] = e
+			b.order = append(b.order, e)
+		}
+		if e.step == (Step{}) && hist.Matched {
+			e.step = hist.LayerStep(k)
+		}
+		e.owners = append(e.owners, u)
+	}
+}
+
+// refsOf names the listed references of the owners, in the order given.
+func (b *sharing) refsOf(owners []int) []string {
+	in := map[int]bool{}
+	for _, u := range owners {
+		in[u] = true
+	}
+	var refs []string
+	for i, img := range b.images {
+		if in[b.imgOf[i]] {
+			refs = append(refs, img.Ref)
 		}
 	}
+	return refs
+}
 
-	refsOf := func(owners []int) []string {
-		in := map[int]bool{}
-		for _, u := range owners {
-			in[u] = true
-		}
-		var refs []string
-		for i, img := range images {
-			if in[imgOf[i]] {
-				refs = append(refs, img.Ref)
-			}
-		}
-		return refs
-	}
-
-	s := Sharing{}
-	// Per distinct image, then copied to each of its references.
-	per := make([]ImageShare, len(uniq))
-	for u, i := range uniq {
-		img := images[i]
-		p := ImageShare{Size: img.Size(), CompressedSize: Unknown, CompressedSharedSize: Unknown, CompressedUniqueSize: Unknown}
+// imageShares fills each reference's figures (those of its image) and the totals.
+func (b *sharing) imageShares(s *Sharing) {
+	per := make([]ImageShare, b.listed)
+	for u, i := range b.uniq[:b.listed] {
+		p := ImageShare{Size: b.images[i].Size(), CompressedSize: Unknown, CompressedSharedSize: Unknown, CompressedUniqueSize: Unknown}
 		var shared, unique, cshared, cunique int64
-		for _, c := range chains[u] {
-			e := entries[c]
+		for _, c := range b.chains[u] {
+			e := b.entries[c]
 			if len(e.owners) > 1 {
-				shared, cshared = addSize(shared, e.size), addSize(cshared, e.csize)
+				shared, cshared = addSizes(shared, e.size), addSizes(cshared, e.csize)
 			} else {
-				unique, cunique = addSize(unique, e.size), addSize(cunique, e.csize)
+				unique, cunique = addSizes(unique, e.size), addSizes(cunique, e.csize)
 			}
 		}
 		p.SharedSize, p.UniqueSize = shared, unique
-		if compressedKnown {
-			p.CompressedSize = addSize(cshared, cunique)
+		if b.compressedKnown {
+			p.CompressedSize = addSizes(cshared, cunique)
 			p.CompressedSharedSize, p.CompressedUniqueSize = cshared, cunique
 		}
 		per[u] = p
-		s.TotalSize = addSize(s.TotalSize, p.Size)
-		s.CompressedTotalSize = addSize(s.CompressedTotalSize, p.CompressedSize)
+		s.TotalSize = addSizes(s.TotalSize, p.Size)
+		s.CompressedTotalSize = addSizes(s.CompressedTotalSize, p.CompressedSize)
 	}
-	for i, img := range images {
-		p := per[imgOf[i]]
+	for i, img := range b.images {
+		p := per[b.imgOf[i]]
 		p.Ref, p.ID = img.Ref, img.ID
 		s.Images = append(s.Images, p)
 	}
+}
 
-	// Distinct layers, and contents stored under several chain IDs.
-	byDiff := map[v1.Hash][]*layerEntry{}
-	var diffOrder []v1.Hash
-	for _, e := range order {
-		s.DiskSize = addSize(s.DiskSize, e.size)
-		s.CompressedDiskSize = addSize(s.CompressedDiskSize, e.csize)
+// layers lists the shared layers, largest first, and what the distinct layers take.
+func (b *sharing) layers(s *Sharing) {
+	for _, e := range b.order {
+		s.DiskSize = addSizes(s.DiskSize, e.size)
+		s.CompressedDiskSize = addSizes(s.CompressedDiskSize, e.csize)
 		if len(e.owners) > 1 {
 			s.Layers = append(s.Layers, SharedLayer{
 				ChainID: e.chainID, DiffID: e.diffID, Index: e.index,
 				Size: e.size, CompressedSize: e.csize,
 				Instruction: e.step.Instruction, CreatedBy: e.step.CreatedBy, Comment: e.step.Comment,
-				Images: refsOf(e.owners),
+				Images: b.refsOf(e.owners), Unlisted: countFrom(e.owners, b.listed),
 			})
 		}
-		if _, ok := byDiff[e.diffID]; !ok {
-			diffOrder = append(diffOrder, e.diffID)
-		}
-		byDiff[e.diffID] = append(byDiff[e.diffID], e)
 	}
 	s.SavedSize = subSize(s.TotalSize, s.DiskSize)
 	s.CompressedSavedSize = subSize(s.CompressedTotalSize, s.CompressedDiskSize)
-	if !compressedKnown {
+	if !b.compressedKnown {
 		s.CompressedTotalSize, s.CompressedDiskSize, s.CompressedSavedSize = Unknown, Unknown, Unknown
 		for i := range s.Layers {
 			s.Layers[i].CompressedSize = Unknown
 		}
 	}
-	sort.SliceStable(s.Layers, func(a, b int) bool { return s.Layers[a].Size > s.Layers[b].Size })
+	sort.SliceStable(s.Layers, func(i, j int) bool { return s.Layers[i].Size > s.Layers[j].Size })
+}
 
+// sameContent lists the contents stored under several chain IDs.
+func (b *sharing) sameContent(s *Sharing) {
+	byDiff := map[v1.Hash][]*layerEntry{}
+	var diffOrder []v1.Hash
+	for _, e := range b.order {
+		if _, ok := byDiff[e.diffID]; !ok {
+			diffOrder = append(diffOrder, e.diffID)
+		}
+		byDiff[e.diffID] = append(byDiff[e.diffID], e)
+	}
 	for _, d := range diffOrder {
 		es := byDiff[d]
 		if len(es) < 2 || es[0].size == 0 {
@@ -241,24 +301,26 @@ func Share(images []Image) Sharing {
 		for _, e := range es {
 			owners = append(owners, e.owners...)
 		}
-		sc := SameContent{DiffID: d, Size: es[0].size, CompressedSize: Unknown, Copies: len(es), Images: refsOf(owners)}
-		if compressedKnown {
+		sc := SameContent{DiffID: d, Size: es[0].size, CompressedSize: Unknown, Copies: len(es), Images: b.refsOf(owners)}
+		if b.compressedKnown {
 			sc.CompressedSize = es[0].csize
 		}
 		s.SameContent = append(s.SameContent, sc)
 	}
-	sort.SliceStable(s.SameContent, func(a, b int) bool {
-		return s.SameContent[a].DuplicateSize() > s.SameContent[b].DuplicateSize()
+	sort.SliceStable(s.SameContent, func(i, j int) bool {
+		return s.SameContent[i].DuplicateSize() > s.SameContent[j].DuplicateSize()
 	})
+}
 
-	s.Matrix = make([][]int64, len(images))
-	for i := range images {
-		s.Matrix[i] = make([]int64, len(images))
-		for j := range images {
-			s.Matrix[i][j] = commonSize(chains[imgOf[i]], chains[imgOf[j]], entries)
+// matrix fills the bytes each pair of listed references shares.
+func (b *sharing) matrix(s *Sharing) {
+	s.Matrix = make([][]int64, len(b.images))
+	for i := range b.images {
+		s.Matrix[i] = make([]int64, len(b.images))
+		for j := range b.images {
+			s.Matrix[i][j] = commonSize(b.chains[b.imgOf[i]], b.chains[b.imgOf[j]], b.entries)
 		}
 	}
-	return s
 }
 
 // commonSize is the size of the layers two images both have. A chain ID commits to
@@ -266,39 +328,7 @@ func Share(images []Image) Sharing {
 func commonSize(a, b []v1.Hash, entries map[v1.Hash]*layerEntry) int64 {
 	var n int64
 	for k := 0; k < len(a) && k < len(b) && a[k] == b[k]; k++ {
-		n = addSize(n, entries[a[k]].size)
+		n = addSizes(n, entries[a[k]].size)
 	}
 	return n
-}
-
-// layerInstructions returns the step that made each layer, or nil when the history
-// does not match the layers.
-func layerInstructions(img Image) []Step {
-	steps, ok, _ := Steps(img.Config, len(img.Layers))
-	if !ok {
-		return nil
-	}
-	out := make([]Step, len(img.Layers))
-	for _, st := range steps {
-		if st.Layer >= 0 {
-			out[st.Layer] = st
-		}
-	}
-	return out
-}
-
-// addSize adds two sizes, Unknown if either is.
-func addSize(a, b int64) int64 {
-	if a == Unknown || b == Unknown {
-		return Unknown
-	}
-	return a + b
-}
-
-// subSize subtracts two sizes, Unknown if either is.
-func subSize(a, b int64) int64 {
-	if a == Unknown || b == Unknown {
-		return Unknown
-	}
-	return a - b
 }

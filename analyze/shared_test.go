@@ -249,3 +249,31 @@ func TestShareUnknownSizes(t *testing.T) {
 		t.Errorf("totals = %d %d %d, want unknown", s.TotalSize, s.DiskSize, s.SavedSize)
 	}
 }
+
+// An untagged image the engine still has holds its layers: a layer it shares with a
+// listed image is not unique to that image (docker system df -v counts it so), yet the
+// unlisted image is not reported on.
+func TestShareCountsUnlistedImages(t *testing.T) {
+	base := lay(t, "base", 100)
+	a := crafted(t, "a:1", "", base, lay(t, "a", 10))
+	b := crafted(t, "b:1", "", base, lay(t, "b", 20))
+	dangling := crafted(t, "sha256:dangling", "", base, lay(t, "a", 10))
+	s := Share([]Image{a, b}, dangling)
+	if len(s.Images) != 2 {
+		t.Fatalf("%d images reported", len(s.Images))
+	}
+	if got := s.Images[0]; got.UniqueSize != 0 || got.SharedSize != 110 {
+		t.Errorf("a: shared %d unique %d, want 110 and 0 (the dangling image has both layers)", got.SharedSize, got.UniqueSize)
+	}
+	if got := s.Images[1]; got.UniqueSize != 20 {
+		t.Errorf("b: unique %d, want 20", got.UniqueSize)
+	}
+	if s.DiskSize != 130 || s.TotalSize != 230 {
+		t.Errorf("disk %d total %d, want 130 and 230 (listed images only)", s.DiskSize, s.TotalSize)
+	}
+	for _, l := range s.Layers {
+		if l.Size == 10 && (l.Unlisted != 1 || !reflect.DeepEqual(l.Images, []string{"a:1"})) {
+			t.Errorf("layer a: images %v, unlisted %d", l.Images, l.Unlisted)
+		}
+	}
+}

@@ -1,9 +1,11 @@
 package plugin
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"slices"
@@ -11,7 +13,7 @@ import (
 	"strings"
 
 	"github.com/docker/cli/cli"
-	"github.com/docker/cli/cli/command"
+	"github.com/docker/cli/cli/command/completion"
 	"github.com/spf13/cobra"
 
 	"github.com/docker-layers/docker-layers/analyze"
@@ -19,9 +21,7 @@ import (
 )
 
 type checkOptions struct {
-	format      string
-	noTrunc     bool
-	platform    string
+	commonOptions
 	rulesFile   string
 	printConfig bool
 	// limits are the rule flags by rule name, as typed.
@@ -30,9 +30,9 @@ type checkOptions struct {
 	compressed bool
 }
 
-const checkFormatHelp = `Format output: "table" (default), "json", "junit", "github" (annotations and the table), "markdown", or a Go template`
+const checkFormatHelp = `Format output: "table" (default), "json", "junit", "github" (annotations and the table), "markdown", or a Go template over CheckRow (one row per image and rule)`
 
-func newCheckCommand(dockerCli command.Cli) *cobra.Command {
+func newCheckCommand(e *env) *cobra.Command {
 	opts := checkOptions{limits: map[string]*string{}}
 	cmd := &cobra.Command{
 		Use:   "check [OPTIONS] IMAGE [IMAGE...]",
@@ -47,11 +47,12 @@ written as docker writes them: 200MB is 200×10^6 bytes, 1.5GiB is 1.5×2^30, a 
 number is bytes. --compressed applies size rules to compressed sizes (what a registry
 stores and a pull moves), read from a registry without downloading any layer.
 
-IMAGE is one of:
-  NAME[:TAG|@DIGEST], IMAGE-ID     an image in the Docker engine (also docker-daemon:REF)
-  docker://NAME[:TAG|@DIGEST]      an image in a registry
-  docker-archive:PATH[:NAME:TAG]   a docker save tar
-  oci:DIR[:TAG]                    an OCI image layout
+Only what the rules need is read: from the engine, the metadata "docker history"
+reads; from a registry with --compressed, manifests and configs. Uncompressed sizes of
+a registry image are measured by downloading its layers (those the other images
+checked do not share), and stderr says how much.
+
+` + imageRefHelp + `
 
 Exit status: 0 when every rule passed (warnings pass), 1 when a rule failed, 2 when
 the check could not run: a bad flag, configuration or reference, an unreachable engine
@@ -62,13 +63,15 @@ or registry, or a rule whose figures could not be read.`,
 			}
 			return minArgs(1)(cmd, args)
 		},
+		ValidArgsFunction: completeImages(e),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runCheck(cmd, dockerCli, args, opts)
+			return runCheck(cmd, e, args, opts)
 		},
 	}
 	flags := cmd.Flags()
 	flags.StringVar(&opts.format, "format", "table", checkFormatHelp)
 	flags.BoolVar(&opts.noTrunc, "no-trunc", false, "Don't truncate output: full instructions")
+	addPlatformFlag(flags, &opts.platform)
 	// Not --config: standalone, that is docker's global flag for its config directory.
 	flags.StringVar(&opts.rulesFile, "rules", "", "Read the rules from `FILE` (default: "+defaultRulesFile+" in the working directory, if there)")
 	flags.BoolVar(&opts.printConfig, "print-config", false, "Print the effective rules, the file's with the flags on top, and exit")
@@ -77,16 +80,17 @@ or registry, or a rule whose figures could not be read.`,
 	for _, k := range analyze.RuleKinds {
 		opts.limits[k.Name] = flags.String(k.Name, "", k.Usage)
 	}
-	addPlatformFlag(flags, &opts.platform)
+	_ = cmd.RegisterFlagCompletionFunc("format", completion.FromList("table", "json", checkFormatJUnit, checkFormatGitHub, checkFormatMarkdown))
+	_ = cmd.RegisterFlagCompletionFunc("platform", completion.Platforms())
 	return cmd
 }
 
-func runCheck(cmd *cobra.Command, dockerCli command.Cli, refs []string, opts checkOptions) error {
+func runCheck(cmd *cobra.Command, e *env, refs []string, opts checkOptions) error {
 	cfg, flagRules, err := checkSettings(cmd, opts)
 	if err != nil {
 		return err
 	}
-	out := dockerCli.Out()
+	out := e.dockerCli.Out()
 	if opts.printConfig {
 		b, err := cfg.printConfig(flagRules)
 		if err != nil {
@@ -95,33 +99,26 @@ func runCheck(cmd *cobra.Command, dockerCli command.Cli, refs []string, opts che
 		_, err = out.Write(b)
 		return err
 	}
-	// junit, github and markdown are check's own; the rest are every command's.
-	format, formatFlag := strings.TrimSpace(opts.format), opts.format
+	// junit, github and markdown are check's own formats; the rest are every command's.
+	common, format := opts.commonOptions, strings.TrimSpace(opts.format)
 	switch format {
 	case checkFormatJUnit, checkFormatGitHub, checkFormatMarkdown:
-		formatFlag = "table"
+		common.format = "table"
 	}
-	tmpl, srcOpts, ctx, stop, err := prepareRun(cmd, dockerCli, formatFlag, opts.platform)
+	r, err := prepareRun(cmd, e, common, CheckRow{})
 	if err != nil {
 		return err
 	}
-	defer stop()
-	return checkAndRender(ctx, cmd, dockerCli, refs, cfg, flagRules, srcOpts, format, tmpl, opts)
-}
+	defer r.stop()
 
-func checkAndRender(ctx context.Context, cmd *cobra.Command, dockerCli command.Cli, refs []string, cfg checkConfig, flagRules ruleSet,
-	srcOpts source.Options, format string, tmpl outputFormat, opts checkOptions) error {
 	settings := make([]ruleSet, len(refs))
 	for i, ref := range refs {
 		settings[i] = cfg.forImage(ref, flagRules)
 		if len(settings[i].rules()) == 0 {
-			return usageError(cmd, fmt.Sprintf("no budget rules for %s: give flags such as --max-size 300MB, or write them in %s (see --help)", ref, defaultRulesFile))
+			return usageError(cmd, fmt.Sprintf("no budget rules for %s: give flags such as --max-size 300MB, or write them in %s (see --help)", termSafe(ref), defaultRulesFile))
 		}
 	}
-	checks, notes, err := checkImages(ctx, refs, settings, srcOpts)
-	for _, n := range notes {
-		fmt.Fprintln(dockerCli.Err(), n)
-	}
+	checks, err := checkImages(r.ctx, e, refs, settings, r.srcOpts)
 	if err != nil {
 		if errorsIs(err, context.Canceled) {
 			return err
@@ -130,25 +127,32 @@ func checkAndRender(ctx context.Context, cmd *cobra.Command, dockerCli command.C
 		return cli.StatusError{StatusCode: ExitUsage, Status: fmt.Sprintf("%s: %v", cmd.CommandPath(), err)}
 	}
 	v := newCheckView(checks)
-	out := dockerCli.Out()
-	switch {
-	case format == checkFormatJUnit:
-		err = writeCheckJUnit(out, v)
-	case format == checkFormatGitHub:
-		err = writeCheckGitHub(out, v, opts.noTrunc)
-	case format == checkFormatMarkdown:
-		err = writeCheckMarkdown(out, v, opts.noTrunc)
-	case tmpl.json:
-		err = writeJSON(out, v)
-	case tmpl.tmpl != nil:
-		err = tmpl.writeTemplate(out, checkRows(v, opts.noTrunc))
-	default:
-		err = writeCheckTable(out, v, opts.noTrunc)
-	}
-	if err != nil {
+	if err := renderCheck(out, format, r, v); err != nil {
 		return err
 	}
 	return checkExit(v)
+}
+
+func renderCheck(w io.Writer, format string, r *run, v checkView) error {
+	bw := bufio.NewWriter(w)
+	var err error
+	switch format {
+	case checkFormatJUnit:
+		err = writeCheckJUnit(bw, v)
+	case checkFormatGitHub:
+		err = writeCheckGitHub(bw, v, r.render)
+	case checkFormatMarkdown:
+		err = writeCheckMarkdown(bw, v, r.render)
+	default:
+		return render(w, r.format, v, renderers[checkView]{
+			table: writeCheckTable,
+			rows:  checkRows,
+		}, r.render)
+	}
+	if ferr := bw.Flush(); err == nil {
+		err = ferr
+	}
+	return err
 }
 
 // checkExit is the exit status of a check: 2 when a rule could not be evaluated, 1
@@ -216,31 +220,56 @@ func checkSettings(cmd *cobra.Command, opts checkOptions) (checkConfig, ruleSet,
 	return cfg, flags, nil
 }
 
-// checkImages opens each image (and its baseline), reads what its rules need and
-// nothing more, and evaluates the rules. Uncompressed sizes come from the source's
-// metadata (the engine's history, an archive's or layout's layers) and are measured
-// only where unknown; a registry stores compressed blobs only, so measuring them
-// downloads them, which notes says. Compressed sizes come from manifests.
-func checkImages(ctx context.Context, refs []string, settings []ruleSet, opts source.Options) ([]analyze.Check, []string, error) {
-	l := &checkLoader{opts: opts, open: map[string]*source.Image{}, sizes: source.Sizes{}}
-	defer l.close()
+// checkImages loads each image and the baselines its rules compare with, reading
+// what the rules need and nothing more, and evaluates the rules. Uncompressed sizes
+// come from the source's metadata (the engine's history, an archive's or layout's
+// layers) and are measured only where unknown: for a registry image, by downloading
+// its layers, which stderr reports. Compressed sizes come from manifests, so images
+// checked with --compressed are read without measuring anything.
+func checkImages(ctx context.Context, e *env, refs []string, settings []ruleSet, opts source.Options) ([]analyze.Check, error) {
+	// Two loads at most: the images (and baselines) whose uncompressed sizes the rules
+	// need, and the others; each load measures a content once across its images.
+	var groups [2][]string
+	measure := make([]bool, len(refs))
+	for i, ref := range refs {
+		needs := analyze.NeedsOf(settings[i].rules())
+		measure[i] = needs.Sizes && !settings[i].compressed()
+		g := &groups[boolIndex(measure[i])]
+		*g = appendNew(*g, ref)
+		if base := settings[i].baseline(); needs.Baseline && base != "" {
+			*g = appendNew(*g, base)
+		}
+	}
+	var images [2]map[string]*source.Image
+	for k, group := range groups {
+		if len(group) == 0 {
+			continue
+		}
+		need := source.Need{Sizes: source.SizesNone}
+		if k == 1 {
+			need.Sizes = source.SizesAll
+		}
+		loaded, err := e.load(ctx, group, opts, need)
+		if err != nil {
+			return nil, err
+		}
+		defer loaded.Close()
+		images[k] = map[string]*source.Image{}
+		for j, img := range loaded.Images {
+			images[k][group[j]] = img
+			if n := loaded.Downloaded[j]; n > 0 {
+				fmt.Fprintf(e.dockerCli.Err(), "%s: downloaded %s (%d bytes) from the registry to measure uncompressed sizes, nothing kept; --compressed downloads no layer\n", termSafe(group[j]), humanSize(n), n)
+			}
+		}
+	}
 	var checks []analyze.Check
 	for i, ref := range refs {
-		s := settings[i]
+		s, loaded := settings[i], images[boolIndex(measure[i])]
 		rules := s.rules()
-		needs := analyze.NeedsOf(rules)
-		compressed := s.compressed()
-		img, err := l.image(ctx, ref, needs, compressed)
-		if err != nil {
-			return nil, l.notes, err
-		}
-		in := analyze.CheckInput{Image: analyze.Inspect(img.Image), Compressed: compressed}
-		if base := s.baseline(); needs.Baseline && base != "" {
-			old, err := l.image(ctx, base, needs, compressed)
-			if err != nil {
-				return nil, l.notes, fmt.Errorf("baseline: %w", err)
-			}
-			c := analyze.Compare(old.Image, img.Image)
+		img := loaded[ref]
+		in := analyze.CheckInput{Image: analyze.Inspect(img.Image), Compressed: s.compressed()}
+		if base := s.baseline(); analyze.NeedsOf(rules).Baseline && base != "" {
+			c := analyze.Compare(loaded[base].Image, img.Image)
 			c.Old.Ref = base
 			in.Baseline = &c
 		}
@@ -248,50 +277,19 @@ func checkImages(ctx context.Context, refs []string, settings []ruleSet, opts so
 		// until it is wired here, wasted-space rules report that they could not run.
 		checks = append(checks, analyze.CheckImage(in, rules))
 	}
-	return checks, l.notes, nil
+	return checks, nil
 }
 
-// checkLoader opens each reference once and measures each layer content once.
-type checkLoader struct {
-	opts  source.Options
-	open  map[string]*source.Image
-	sizes source.Sizes
-	notes []string
+func boolIndex(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
-func (l *checkLoader) image(ctx context.Context, ref string, needs analyze.RuleNeeds, compressed bool) (*source.Image, error) {
-	img, ok := l.open[ref]
-	if !ok {
-		var err error
-		img, err = source.Open(ctx, ref, l.opts)
-		if err != nil {
-			return nil, err
-		}
-		l.open[ref] = img
-		// Sizes the source knows (the engine's history, an archive's layers) stand
-		// for the same contents in other images: a registry baseline then needs
-		// only the layers the checked image does not share with it.
-		for _, layer := range img.Layers {
-			if _, known := l.sizes[layer.DiffID]; !known && layer.Size != analyze.Unknown {
-				l.sizes[layer.DiffID] = layer.Size
-			}
-		}
+func appendNew(list []string, s string) []string {
+	if slices.Contains(list, s) {
+		return list
 	}
-	if !needs.Sizes || compressed {
-		return img, nil
-	}
-	before := img.BytesDownloaded()
-	if err := l.sizes.Measure(ctx, img); err != nil {
-		return nil, err
-	}
-	if n := img.BytesDownloaded() - before; n > 0 {
-		l.notes = append(l.notes, fmt.Sprintf("%s: downloaded %s (%d bytes) from the registry to measure uncompressed sizes, nothing kept; --compressed downloads no layer", ref, humanSize(n), n))
-	}
-	return img, nil
-}
-
-func (l *checkLoader) close() {
-	for _, img := range l.open {
-		_ = img.Close()
-	}
+	return append(list, s)
 }

@@ -19,34 +19,34 @@ func statusWord(status string) string { return strings.ToUpper(status) }
 
 // writeCheckTable prints one table per image (rule, limit, actual, verdict, the layer
 // at fault), the problems of rules that could not be checked, and a summary line.
-func writeCheckTable(w io.Writer, v checkView, noTrunc bool) error {
+func writeCheckTable(w io.Writer, v checkView, o renderOpts) error {
 	for i, im := range v.Images {
 		if i > 0 {
 			fmt.Fprintln(w)
 		}
-		head := fmt.Sprintf("Image: %s (%s sizes", printable(im.Image), im.Sizes)
+		head := fmt.Sprintf("Image: %s (%s sizes", termSafe(im.Image), im.Sizes)
 		if im.Baseline != "" {
-			head += "; baseline " + printable(im.Baseline)
+			head += "; baseline " + termSafe(im.Baseline)
 		}
 		fmt.Fprintln(w, head+")")
 		if len(im.Rules) == 0 {
 			fmt.Fprintln(w, "No rules: set them with flags (see --help) or in "+defaultRulesFile+".")
 			continue
 		}
-		t := &table{header: []string{"RULE", "LIMIT", "ACTUAL", "STATUS", "LAYER"}}
+		t := &table{header: []string{"RULE", "LIMIT", "ACTUAL", "STATUS", "LAYER"}, flex: 4, width: o.width}
 		for _, r := range im.Rules {
 			actual := "?"
 			if r.Actual != nil {
 				actual = formatAmount(unitOf(r), *r.Actual)
 			}
-			t.append(r.Rule, formatAmount(unitOf(r), r.Limit), actual, statusWord(r.Status), printable(layerCell(r.Layer, noTrunc)))
+			t.append(r.Rule, formatAmount(unitOf(r), r.Limit), actual, statusWord(r.Status), termSafe(layerCell(r.Layer, o.noTrunc)))
 		}
 		if err := t.render(w); err != nil {
 			return err
 		}
 		for _, r := range im.Rules {
 			if r.Status == "error" {
-				fmt.Fprintln(w, "ERROR: "+printable(r.Message))
+				fmt.Fprintln(w, "ERROR: "+termSafe(r.Message))
 			}
 		}
 	}
@@ -142,7 +142,7 @@ func writeCheckJUnit(w io.Writer, v checkView) error {
 // writeCheckGitHub prints a GitHub Actions workflow command for every rule that did
 // not pass (::error for failures and rules that could not be checked, ::warning for
 // soft limits), then the table for the log.
-func writeCheckGitHub(w io.Writer, v checkView, noTrunc bool) error {
+func writeCheckGitHub(w io.Writer, v checkView, o renderOpts) error {
 	for _, im := range v.Images {
 		for _, r := range im.Rules {
 			level := ""
@@ -155,10 +155,10 @@ func writeCheckGitHub(w io.Writer, v checkView, noTrunc bool) error {
 				continue
 			}
 			title := fmt.Sprintf("docker layers check: %s %s", r.Rule, statusWord(r.Status))
-			fmt.Fprintf(w, "::%s title=%s::%s\n", level, githubProperty(title), githubData(printable(r.Message)))
+			fmt.Fprintf(w, "::%s title=%s::%s\n", level, githubProperty(title), githubData(termSafe(r.Message)))
 		}
 	}
-	return writeCheckTable(w, v, noTrunc)
+	return writeCheckTable(w, v, o)
 }
 
 // githubData escapes a workflow command's message as the Actions runner reads it.
@@ -173,7 +173,7 @@ func githubProperty(s string) string {
 
 // writeCheckMarkdown prints a Markdown table for $GITHUB_STEP_SUMMARY or a merge
 // request comment.
-func writeCheckMarkdown(w io.Writer, v checkView, noTrunc bool) error {
+func writeCheckMarkdown(w io.Writer, v checkView, o renderOpts) error {
 	fmt.Fprintf(w, "### docker layers check: %s\n\n", statusWord(v.Status))
 	fmt.Fprintln(w, "| Image | Rule | Limit | Actual | Status | Layer |")
 	fmt.Fprintln(w, "| --- | --- | ---: | ---: | --- | --- |")
@@ -188,7 +188,7 @@ func writeCheckMarkdown(w io.Writer, v checkView, noTrunc bool) error {
 			if r.Status != "pass" {
 				status = "**" + status + "**"
 			}
-			layer := layerCell(r.Layer, noTrunc)
+			layer := layerCell(r.Layer, o.noTrunc)
 			if layer != "" {
 				layer = "`" + strings.ReplaceAll(layer, "`", "'") + "`"
 			}
@@ -210,5 +210,5 @@ func writeCheckMarkdown(w io.Writer, v checkView, noTrunc bool) error {
 
 // markdownCell keeps a value inside its table cell and free of control characters.
 func markdownCell(s string) string {
-	return strings.ReplaceAll(printable(s), "|", `\|`)
+	return strings.ReplaceAll(termSafe(s), "|", `\|`)
 }

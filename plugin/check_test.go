@@ -155,7 +155,7 @@ func TestCheckExitCodes(t *testing.T) {
 		{"flags contradict each other", []string{"check", "--max-size", "100kB", "--warn-size", "200kB", v2}, ExitUsage, []string{
 			"--warn-size: warn-size 200kB is above max-size 100kB (--max-size)"}},
 		{"bad reference", []string{"check", "--max-size", "1MB", "oci:no/such/dir"}, ExitUsage, []string{"no/such/dir"}},
-		{"bad baseline", []string{"check", "--max-growth", "1MB", "--baseline", "oci:no/such/dir", v2}, ExitUsage, []string{"baseline"}},
+		{"bad baseline", []string{"check", "--max-growth", "1MB", "--baseline", "oci:no/such/dir", v2}, ExitUsage, []string{"oci:no/such/dir: no such directory"}},
 		{"bad config", []string{"check", "--rules", badRules, v2}, ExitUsage, []string{
 			badRules + `:2: max-size: "lots" is not a size`, badRules + `:3: max-layers: "1.5" is not a whole number`}},
 		{"missing config", []string{"check", "--rules", filepath.Join(dir, "none.yml"), v2}, ExitUsage, []string{"none.yml"}},

@@ -5,7 +5,6 @@ import (
 	"math"
 	"strconv"
 	"strings"
-	"unicode"
 
 	"github.com/docker-layers/docker-layers/analyze"
 )
@@ -210,23 +209,6 @@ func formatAmount(u analyze.Unit, v float64) string {
 	return strconv.FormatFloat(v, 'f', -1, 64)
 }
 
-// printable escapes control characters, which image metadata may hold, before they
-// reach a terminal or a CI log.
-func printable(s string) string {
-	if strings.IndexFunc(s, unicode.IsControl) < 0 {
-		return s
-	}
-	var b strings.Builder
-	for _, r := range s {
-		if unicode.IsControl(r) {
-			fmt.Fprintf(&b, `\x%02x`, r)
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
-
 // CheckRow is one image × rule of `check`, for --format templates.
 type CheckRow struct {
 	Image, Rule, Limit, Actual, Status, Layer, Message string
@@ -237,13 +219,13 @@ type CheckRow struct {
 }
 
 // checkRows are the template rows of a view.
-func checkRows(v checkView, noTrunc bool) []any {
+func checkRows(v checkView, o renderOpts) []any {
 	var rows []any
 	for _, im := range v.Images {
 		for _, r := range im.Rules {
 			row := CheckRow{
 				Image: im.Image, Rule: r.Rule, Status: strings.ToUpper(r.Status), Message: r.Message,
-				Limit: formatAmount(unitOf(r), r.Limit), Actual: "?", Layer: layerCell(r.Layer, noTrunc),
+				Limit: formatAmount(unitOf(r), r.Limit), Actual: "?", Layer: layerCell(r.Layer, o.noTrunc),
 				Unit: r.Unit, LimitValue: r.Limit, Passed: r.Status == "pass" || r.Status == "warn",
 			}
 			if r.Actual != nil {

@@ -7,21 +7,45 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
+	"github.com/docker-layers/docker-layers/analyze/source"
 	"github.com/docker/cli/cli/command"
+	cliflags "github.com/docker/cli/cli/flags"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/spf13/cobra"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
+// testNow is the clock of every command test: "ago" columns are stable.
+var testNow = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
 // runCLI runs the standalone command tree in-process, as `docker-layers args...`.
 func runCLI(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	return runCLIWith(t, nil, args...)
+}
+
+// runCLIWith is runCLI with images built in code: a reference that names one of images
+// opens it; every other reference opens as usual.
+func runCLIWith(t *testing.T, images map[string]v1.Image, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	dockerCli, err := command.NewDockerCli(command.WithOutputStream(&out), command.WithErrorStream(&errOut))
 	if err != nil {
 		t.Fatal(err)
 	}
-	root := newRootCommand(dockerCli, "docker-layers")
+	e := &env{dockerCli: dockerCli, now: func() time.Time { return testNow }}
+	if images != nil {
+		e.open = func(ctx context.Context, ref string, opts source.Options) (*source.Image, error) {
+			if img, ok := images[ref]; ok {
+				return source.FromV1(img, ref)
+			}
+			return source.Open(ctx, ref, opts)
+		}
+	}
+	root := newRootCommand(e, "docker-layers")
 	root.SetArgs(args)
 	root.SetOut(&out)
 	root.SetErr(&errOut)
@@ -51,3 +75,32 @@ func assertGolden(t *testing.T, name, got string) {
 
 // demo is a demo image in the repository's OCI layout.
 func demo(tag string) string { return "oci:../testdata/demo:" + tag }
+
+// The standalone binary puts docker's global flags (-H, --context, --config, ...) on
+// the root: no command's own flag may clash with them, and no command may replace the
+// root's pre-run set-up.
+func TestStandaloneFlagsAndHooks(t *testing.T) {
+	dockerCli, err := command.NewDockerCli()
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := newRootCommand(newEnv(dockerCli), "docker-layers")
+	cliflags.NewClientOptions().InstallFlags(root.PersistentFlags())
+	for _, c := range root.Commands() {
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					t.Errorf("%s: %v", c.Name(), r)
+				}
+			}()
+			c.InheritedFlags()
+			c.LocalFlags()
+		}()
+		if c.PersistentPreRun != nil || c.PersistentPreRunE != nil {
+			t.Errorf("%s has its own PersistentPreRun, which would shadow the docker CLI's set-up", c.Name())
+		}
+	}
+	if !cobra.EnableTraverseRunHooks {
+		t.Error("cobra.EnableTraverseRunHooks is off")
+	}
+}

@@ -1,14 +1,11 @@
 package plugin
 
 import (
-	"context"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 
 	"github.com/docker/cli/cli"
-	"github.com/docker/cli/cli/command"
 	"github.com/spf13/cobra"
 
 	"github.com/docker-layers/docker-layers/analyze"
@@ -16,13 +13,11 @@ import (
 )
 
 type diffOptions struct {
-	format   string
-	noTrunc  bool
+	commonOptions
 	exitCode bool
-	platform string
 }
 
-func newDiffCommand(dockerCli command.Cli) *cobra.Command {
+func newDiffCommand(e *env) *cobra.Command {
 	var opts diffOptions
 	cmd := &cobra.Command{
 		Use:   "diff [OPTIONS] OLD NEW",
@@ -33,379 +28,100 @@ were rebuilt, where the cache first broke and why, which files changed in the la
 that broke it, and what a pull of NEW moves when OLD is already there. When a COPY of
 the whole build context made a dependency install re-run, it says how to reorder.
 
-OLD and NEW are each one of:
-  NAME[:TAG|@DIGEST], IMAGE-ID     an image in the Docker engine (also docker-daemon:REF)
-  docker://NAME[:TAG|@DIGEST]      an image in a registry (only the breaking layers are downloaded)
-  docker-archive:PATH[:NAME:TAG]   a docker save tar
-  oci:DIR[:TAG]                    an OCI image layout
+OLD and NEW are each an IMAGE; from a registry only the breaking layers are downloaded.
+` + imageRefHelp + `
 
 Exit status is 0 whatever the result; with --exit-code it is 1 when NEW rebuilt,
 added or removed a layer.`,
-		Args: exactArgs(2),
+		Args:              exactArgs(2),
+		ValidArgsFunction: completeImages(e),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runDiff(cmd, dockerCli, args[0], args[1], opts)
+			return runDiff(cmd, e, args[0], args[1], opts)
 		},
 	}
 	flags := cmd.Flags()
-	flags.StringVar(&opts.format, "format", "table", formatHelp)
-	flags.BoolVar(&opts.noTrunc, "no-trunc", false, "Don't truncate output: full IDs, raw history text, every changed file")
+	addCommonFlags(flags, &opts.commonOptions, "DiffRow (one row per aligned step)", "full IDs, raw history text, every changed file", "the diff IDs of NEW's layers that OLD lacks")
 	flags.BoolVar(&opts.exitCode, "exit-code", false, "Exit 1 when any layer was rebuilt, added or removed")
-	addPlatformFlag(flags, &opts.platform)
+	completeFlags(cmd)
 	return cmd
 }
 
-func runDiff(cmd *cobra.Command, dockerCli command.Cli, oldRef, newRef string, opts diffOptions) error {
-	format, srcOpts, ctx, stop, err := prepareRun(cmd, dockerCli, opts.format, opts.platform)
+func runDiff(cmd *cobra.Command, e *env, oldRef, newRef string, opts diffOptions) error {
+	r, err := prepareRun(cmd, e, opts.commonOptions, DiffRow{})
 	if err != nil {
 		return err
 	}
-	defer stop()
-
-	d, err := compareImages(ctx, oldRef, newRef, srcOpts, opts.noTrunc)
+	defer r.stop()
+	c, downloads, err := compareImages(r, e, oldRef, newRef, opts.noTrunc)
 	if err != nil {
 		return imageError(cmd, err)
 	}
-	out := dockerCli.Out()
-	switch {
-	case format.json:
-		err = writeJSON(out, newDiffJSON(d.Comparison))
-	case format.tmpl != nil:
-		err = format.writeTemplate(out, diffRows(d.Comparison, opts))
-	default:
-		err = writeDiffTable(out, d, opts)
-	}
-	if err != nil {
+	view := newDiffJSON(c, downloads)
+	if err := render(e.dockerCli.Out(), r.format, view, renderers[diffJSON]{
+		table: writeDiffTable,
+		rows:  diffRows,
+		ids:   diffIDs,
+	}, r.render); err != nil {
 		return err
 	}
-	c := d.Comparison
 	if opts.exitCode && c.RebuiltLayers+c.AddedLayers+c.RemovedLayers > 0 {
 		return cli.StatusError{StatusCode: ExitFinding}
 	}
 	return nil
 }
 
-// diffResult is a comparison with what the table says about how it was made.
-type diffResult struct {
-	analyze.Comparison
-	// uncompressedUnknown is set when a source stores compressed layers only.
-	uncompressedUnknown bool
-	// notes are said under the table: what was downloaded, what could not be read.
-	notes []string
-}
-
-// compareImages opens both images and compares them, reading layer contents only
-// where an answer needs them: the uncompressed sizes the source does not record, and
-// the two layers at the first break when they explain it.
-func compareImages(ctx context.Context, oldRef, newRef string, opts source.Options, noTrunc bool) (diffResult, error) {
-	var d diffResult
-	oldImg, err := source.Open(ctx, oldRef, opts)
-	if err != nil {
-		return d, err
-	}
-	defer oldImg.Close()
-	newImg, err := source.Open(ctx, newRef, opts)
-	if err != nil {
-		return d, err
-	}
-	defer newImg.Close()
-
-	// History and diffIDs decide where the cache broke; contents come after.
-	c := analyze.Compare(oldImg.Image, newImg.Image)
-	breakLayer, needFiles := c.BreakLayer()
-	var files [2][]analyze.File
-	var filesErr error
-	// One pass over each image: the breaking layer for its files, and the layers whose
-	// uncompressed size is unknown — each content once, even when both images have it.
-	sizes := source.Sizes{}
-	for k, img := range []*source.Image{oldImg, newImg} {
-		// A registry stores compressed blobs only: measuring would download them all.
-		measure := img.Transport != source.TransportRegistry
-		if !measure {
-			d.uncompressedUnknown = true
-		}
-		var want []int
-		if measure {
-			want = sizes.Missing(img)
-		}
-		if needFiles && !slices.Contains(want, breakLayer) {
-			want = append(want, breakLayer)
-		}
-		err := img.ScanLayers(ctx, want, needFiles, func(i int, s source.LayerScan) error {
-			// A layer read for its files has its size measured too, whatever the source.
-			sizes.Record(img, i, s.Size)
-			if needFiles && i == breakLayer {
-				files[k] = s.Files
-				if files[k] == nil {
-					files[k] = []analyze.File{}
-				}
+// compareImages compares two images from their metadata, then reads, in one pass over
+// each, the uncompressed sizes the sources do not record and the two layers at the
+// first break when their files explain it.
+func compareImages(r *run, e *env, oldRef, newRef string, noTrunc bool) (analyze.Comparison, []downloadJSON, error) {
+	var c analyze.Comparison
+	var breakLayer = -1
+	need := source.Need{
+		Sizes: source.SizesLocal,
+		Files: func(images []*source.Image) [][]int {
+			// History and diffIDs decide where the cache broke; contents come after.
+			c = analyze.Compare(images[0].Image, images[1].Image)
+			i, ok := c.BreakLayer()
+			if !ok {
+				return nil
 			}
-			return nil
-		})
-		switch {
-		case err == nil:
-		case errorsIs(err, context.Canceled) || !needFiles:
-			return d, err
-		default:
-			// Sizes are nice to have; the comparison stands without the file list.
-			filesErr = err
-		}
-		if needFiles && !measure && filesErr == nil {
-			d.notes = append(d.notes, fmt.Sprintf("Downloaded layer %d of %s (%s compressed) to list the changed files.",
-				breakLayer, img.Ref, humanSize(img.Layers[breakLayer].CompressedSize)))
+			breakLayer = i
+			return [][]int{{i}, {i}}
+		},
+	}
+	loaded, err := e.load(r.ctx, []string{oldRef, newRef}, r.srcOpts, need)
+	if err != nil {
+		return c, nil, err
+	}
+	defer loaded.Close()
+	// The sizes measured fill the figures; the files explain the break.
+	c = analyze.Compare(loaded.Images[0].Image, loaded.Images[1].Image)
+	if breakLayer < 0 {
+		return c, nil, nil
+	}
+	maxFiles := analyze.DefaultMaxChangedFiles
+	if noTrunc {
+		maxFiles = 0
+	}
+	c.AddBreakFiles(loaded.Files[0][breakLayer], loaded.Files[1][breakLayer], maxFiles)
+	var downloads []downloadJSON
+	for k, img := range loaded.Images {
+		if img.Remote {
+			downloads = append(downloads, downloadJSON{Image: img.Ref, Layer: breakLayer, CompressedSize: bytesOrNil(img.Layers[breakLayer].CompressedSize), Bytes: loaded.Downloaded[k]})
 		}
 	}
-	if filesErr != nil {
-		d.notes = append(d.notes, fmt.Sprintf("Changed files unknown: %v", filesErr))
-	}
-	// The sizes measured above fill the figures; the files explain the break.
-	c = analyze.Compare(oldImg.Image, newImg.Image)
-	if needFiles && filesErr == nil {
-		maxFiles := analyze.DefaultMaxChangedFiles
-		if noTrunc {
-			maxFiles = 0
-		}
-		c.AddBreakFiles(files[0], files[1], maxFiles)
-	}
-	d.Comparison = c
-	return d, nil
+	return c, downloads, nil
 }
 
-func writeDiffTable(w io.Writer, d diffResult, opts diffOptions) error {
-	c := d.Comparison
-	fmt.Fprintf(w, "Old: %s (%s)\n", c.Old.Ref, shortID(c.Old.ID, opts.noTrunc))
-	fmt.Fprintf(w, "New: %s (%s)\n", c.New.Ref, shortID(c.New.ID, opts.noTrunc))
-	t := &table{header: []string{"#", "STATUS", "OLD SIZE", "NEW SIZE", "INSTRUCTION"}}
-	sameContent := false
-	status := func(s analyze.Status, same bool) string {
-		if same {
-			sameContent = true
-			return string(s) + "*"
-		}
-		return string(s)
-	}
-	if c.HistoryMatched {
-		for _, r := range c.Steps {
-			if r.Layer < 0 {
-				t.append("", status(r.Status, false), "", "", diffStepText(r, opts.noTrunc))
-				continue
-			}
-			l := c.Layers[r.Layer]
-			t.append(fmt.Sprint(l.Index), status(l.Status, l.SameContent), sideSize(l.Old), sideSize(l.New), diffStepText(r, opts.noTrunc))
-		}
-	} else {
-		for _, l := range c.Layers {
-			t.append(fmt.Sprint(l.Index), status(l.Status, l.SameContent), sideSize(l.Old), sideSize(l.New), "?")
-		}
-	}
-	if err := t.render(w); err != nil {
-		return err
-	}
-	legend := "Sizes are uncompressed."
-	if d.uncompressedUnknown {
-		legend = "Sizes are uncompressed; ? = unknown: a registry stores compressed layers only."
-	}
-	if sameContent {
-		legend += " * same content: the step re-ran and made the very same layer."
-	}
-	fmt.Fprintln(w, legend)
-	if !c.HistoryMatched {
-		fmt.Fprintf(w, "Note: %s\n", c.HistoryProblem)
-	}
-
-	fmt.Fprintln(w)
-	writeDiffBreak(w, c, opts)
-
-	fmt.Fprintln(w)
-	fmt.Fprintf(w, "Reused:   %s, %s uncompressed\n", plural(c.ReusedLayers, "layer"), humanSize(c.ReusedSize))
-	rebuilt := fmt.Sprintf("Rebuilt:  %s", plural(c.RebuiltLayers, "layer"))
-	if c.AddedLayers > 0 {
-		rebuilt += fmt.Sprintf(" + %d added", c.AddedLayers)
-	}
-	fmt.Fprintf(w, "%s, %s uncompressed", rebuilt, humanSize(c.RebuiltSize))
-	if c.RemovedLayers > 0 {
-		fmt.Fprintf(w, " (%d removed)", c.RemovedLayers)
-	}
-	fmt.Fprintln(w)
-	fmt.Fprintf(w, "Pull of NEW where OLD is present: %s\n", transferText(c))
-
-	if advice := adviceText(c.Advice); len(advice) > 0 {
-		fmt.Fprintln(w)
-		fmt.Fprintln(w, "Advice:")
-		for _, a := range advice {
-			fmt.Fprintf(w, "  %s\n", a)
-		}
-	}
-	for _, n := range d.notes {
-		fmt.Fprintf(w, "Note: %s\n", n)
-	}
-	return nil
-}
-
-func writeDiffBreak(w io.Writer, c analyze.Comparison, opts diffOptions) {
-	b := c.FirstBreak
-	if b == nil {
-		fmt.Fprintln(w, "No cache break: NEW reused every layer of OLD.")
-		return
-	}
-	where := "above the top layer"
-	if b.Layer >= 0 {
-		where = fmt.Sprintf("at layer %d", b.Layer)
-	}
-	fmt.Fprintf(w, "First break %s: %s\n", where, b.Reason)
-	instr := func(s string) string {
-		if s == "" {
-			return "(none)"
-		}
-		if opts.noTrunc {
-			return s
-		}
-		return ellipsis(s, 100)
-	}
-	if c.HistoryMatched {
-		fmt.Fprintf(w, "  old: %s\n  new: %s\n", instr(b.OldInstruction), instr(b.NewInstruction))
-	}
-	for _, line := range breakExplanation(c) {
-		fmt.Fprintf(w, "  %s\n", line)
-	}
-	if !b.FilesCompared {
-		return
-	}
-	if b.ChangedFilesTotal == 0 {
-		fmt.Fprintln(w, "  No file differs in kind, content or link target: what changed is only times, permissions or owners.")
-		return
-	}
-	head := fmt.Sprintf("Changed files in layer %d", b.Layer)
-	if len(b.ChangedFiles) < b.ChangedFilesTotal {
-		head += fmt.Sprintf(" (largest %d of %d; --no-trunc for all)", len(b.ChangedFiles), b.ChangedFilesTotal)
-	}
-	fmt.Fprintln(w, head+":")
-	t := &table{header: []string{"  CHANGE", "SIZE", "PATH"}}
-	for _, f := range b.ChangedFiles {
-		t.append("  "+string(f.Change), humanSize(f.Size), f.Path)
-	}
-	_ = t.render(w)
-}
-
-// breakExplanation says why the first break broke the cache, in the builder's terms.
-func breakExplanation(c analyze.Comparison) []string {
-	b := c.FirstBreak
-	if !c.HistoryMatched {
-		return []string{"A history does not match its layers, so the reason cannot be told."}
-	}
-	r := c.Steps[b.Step]
-	var why string
-	switch b.Reason {
-	case analyze.ReasonBaseChanged:
-		why = "The base image changed: a step FROM brought in differs, so every step of this build ran again."
-	case analyze.ReasonInstructionChanged:
-		switch {
-		case r.Old == nil:
-			why = "NEW adds this step; the builder keys the steps above on it, so they ran again."
-		case r.New == nil:
-			why = "NEW lacks this step; the builder keys the steps above on it, so they ran again."
-		case r.Layer < 0 && r.New.Comment == analyze.BuildKitComment && analyze.KeysRunsOnly(analyze.Keyword(r.New.Instruction)) && b.Layer >= 0:
-			why = fmt.Sprintf("The instruction changed; BuildKit passes it to every later RUN, so layer %d and every step after it ran again.", b.Layer)
-		default:
-			why = "The instruction changed, so it and every step after it ran again."
-		}
-	case analyze.ReasonInputsChanged:
-		legacy := r.New.Comment != analyze.BuildKitComment
-		switch kw := analyze.Keyword(b.NewInstruction); {
-		case (kw == "COPY" || kw == "ADD") && (r.TextChanged || !legacy):
-			why = "Same instruction, different content: the files it copies from the build context changed."
-		case r.TextChanged:
-			why = "Same instruction with other build args (the history records their values), so it ran again."
-		default:
-			why = "Nothing the builder keys this step on changed (same instruction, same layers below), yet it made another layer: " +
-				"it was not taken from the cache (--no-cache, a pruned cache, a build on another machine)."
-		}
-	case analyze.ReasonLayerAdded:
-		why = "NEW has a layer-making step where OLD's history ends."
-	case analyze.ReasonLayerRemoved:
-		why = "OLD has a layer-making step where NEW's history ends."
-	default:
-		why = "The reason cannot be told."
-	}
-	out := []string{why}
-	for _, u := range b.Unkeyed {
-		s := c.Steps[u]
-		what, verb := s.New, "differs"
-		switch {
-		case s.New == nil:
-			what, verb = s.Old, "was removed"
-		case s.Old == nil:
-			verb = "was added"
-		}
-		kw := analyze.Keyword(what.Instruction)
-		keys := "no step"
-		if analyze.KeysRunsOnly(kw) {
-			keys = "only RUN steps"
-		}
-		out = append(out, fmt.Sprintf("Below it, %q %s, but BuildKit keys %s on %s, so that did not break the cache here.",
-			ellipsis(what.Instruction, 80), verb, keys, kw))
-	}
-	return out
-}
-
-// diffStepText is a row's instruction; a changed one says what it was.
-func diffStepText(r analyze.StepDiff, noTrunc bool) string {
-	text := func(s *analyze.Step, n int) string {
-		if noTrunc {
-			return strings.Join(strings.Fields(s.CreatedBy), " ")
-		}
-		return ellipsis(stepText(*s), n)
-	}
-	switch {
-	case r.New == nil:
-		return text(r.Old, 80)
-	case r.Old == nil:
-		return text(r.New, 80)
-	case r.TextChanged:
-		return text(r.New, 50) + "   (was: " + text(r.Old, 40) + ")"
-	}
-	return text(r.New, 80)
-}
-
-func sideSize(s *analyze.LayerSide) string {
-	if s == nil {
-		return "-"
-	}
-	return humanSize(s.Size)
-}
-
-func transferText(c analyze.Comparison) string {
-	if c.TransferSize == analyze.Unknown {
-		return "? (sizes unknown)"
-	}
-	if c.TransferCompressed {
-		return humanSize(c.TransferSize) + " compressed"
-	}
-	return humanSize(c.TransferSize) + " uncompressed (compressed sizes unknown)"
-}
-
-// adviceText words the advice; nil when there is none.
-func adviceText(a *analyze.Advice) []string {
-	if a == nil {
-		return nil
-	}
-	out := []string{fmt.Sprintf("%q copies a whole directory of the build context, so changing %s (not a dependency manifest) made %q run again.",
-		a.BroadCopy, a.ChangedFile, a.Install)}
-	if len(a.Manifests) > 0 {
-		out = append(out, fmt.Sprintf("Copy the dependency manifests first, install, then copy the rest: \"COPY %s ./\", %q, then %q.",
-			strings.Join(a.Manifests, " "), a.Install, a.BroadCopy))
-	} else {
-		out = append(out, fmt.Sprintf("Move %q above %q: it needs nothing from the build context.", a.Install, a.BroadCopy))
-	}
-	saved := fmt.Sprintf("In that order this rebuild would also have reused %s, up to and including %q: %s, %s uncompressed.",
-		plural(a.SavedSteps, "step"), a.Install, plural(a.SavedLayers, "layer"), humanSize(a.SavedSize))
-	return append(out, saved)
-}
-
-// diffJSON is `diff --format json`; the field names are documented.
+// diffJSON is `diff --format json`, and the view every diff output is rendered from;
+// the field names are documented in the README.
 type diffJSON struct {
 	Old                diffImageJSON   `json:"old"`
 	New                diffImageJSON   `json:"new"`
+	HistoryMatched     bool            `json:"historyMatched"`
+	HistoryProblem     string          `json:"historyProblem,omitempty"`
 	Layers             []diffLayerJSON `json:"layers"`
+	Steps              []diffStepJSON  `json:"steps"`
 	ReusedLayers       int             `json:"reusedLayers"`
 	RebuiltLayers      int             `json:"rebuiltLayers"`
 	AddedLayers        int             `json:"addedLayers"`
@@ -415,7 +131,9 @@ type diffJSON struct {
 	TransferSize       *int64          `json:"transferSize"`
 	TransferCompressed bool            `json:"transferCompressed"`
 	FirstBreak         *diffBreakJSON  `json:"firstBreak"`
-	Advice             []string        `json:"advice"`
+	Advice             *adviceJSON     `json:"advice"`
+	// Downloads are the registry layers read to list the changed files.
+	Downloads []downloadJSON `json:"downloads,omitempty"`
 }
 
 type diffImageJSON struct {
@@ -437,14 +155,43 @@ type diffSideJSON struct {
 	Instruction string `json:"instruction"`
 }
 
+// diffStepJSON is one aligned row of both histories, metadata-only steps included.
+type diffStepJSON struct {
+	Status string `json:"status"`
+	// Layer is the index into layers when the row made a layer.
+	Layer              *int          `json:"layer"`
+	InstructionChanged bool          `json:"instructionChanged"`
+	Old                *stepTextJSON `json:"old"`
+	New                *stepTextJSON `json:"new"`
+	// textChanged is set when the raw history text differs (--no-trunc shows it).
+	textChanged bool
+}
+
+type stepTextJSON struct {
+	Instruction string `json:"instruction"`
+	CreatedBy   string `json:"createdBy"`
+	Comment     string `json:"comment,omitempty"`
+}
+
 type diffBreakJSON struct {
 	// Index is the first layer the break cost; null when no layer lies above it.
-	Index          *int   `json:"index"`
-	Reason         string `json:"reason"`
-	OldInstruction string `json:"oldInstruction"`
-	NewInstruction string `json:"newInstruction"`
+	Index *int `json:"index"`
+	// Step is the breaking row in steps; null when the histories do not match.
+	Step           *int          `json:"step"`
+	Reason         string        `json:"reason"`
+	Detail         string        `json:"detail"`
+	OldInstruction string        `json:"oldInstruction"`
+	NewInstruction string        `json:"newInstruction"`
+	Unkeyed        []unkeyedJSON `json:"unkeyed"`
 	// ChangedFiles is null when the layers' files were not compared.
-	ChangedFiles []diffFileJSON `json:"changedFiles"`
+	ChangedFiles      []diffFileJSON `json:"changedFiles"`
+	ChangedFilesTotal int            `json:"changedFilesTotal"`
+}
+
+type unkeyedJSON struct {
+	Instruction  string `json:"instruction"`
+	Change       string `json:"change"`
+	KeysRunsOnly bool   `json:"keysRunsOnly"`
 }
 
 type diffFileJSON struct {
@@ -453,11 +200,35 @@ type diffFileJSON struct {
 	Size   int64  `json:"size"`
 }
 
-func newDiffJSON(c analyze.Comparison) diffJSON {
+// adviceJSON is the Dockerfile order that would have kept the install cached.
+type adviceJSON struct {
+	BroadCopy   string   `json:"broadCopy"`
+	Install     string   `json:"install"`
+	Tool        string   `json:"tool"`
+	Manifests   []string `json:"manifests"`
+	ChangedFile string   `json:"changedFile"`
+	SavedSteps  int      `json:"savedSteps"`
+	SavedLayers int      `json:"savedLayers"`
+	SavedSize   *int64   `json:"savedSize"`
+	// Text is the advice in sentences, as the table prints it.
+	Text []string `json:"text"`
+}
+
+type downloadJSON struct {
+	Image          string `json:"image"`
+	Layer          int    `json:"layer"`
+	CompressedSize *int64 `json:"compressedSize"`
+	Bytes          int64  `json:"bytes"`
+}
+
+func newDiffJSON(c analyze.Comparison, downloads []downloadJSON) diffJSON {
 	v := diffJSON{
 		Old:                diffImageJSON{Image: c.Old.Ref, ID: c.Old.ID},
 		New:                diffImageJSON{Image: c.New.Ref, ID: c.New.ID},
+		HistoryMatched:     c.HistoryMatched,
+		HistoryProblem:     c.HistoryProblem,
 		Layers:             []diffLayerJSON{},
+		Steps:              []diffStepJSON{},
 		ReusedLayers:       c.ReusedLayers,
 		RebuiltLayers:      c.RebuiltLayers,
 		AddedLayers:        c.AddedLayers,
@@ -466,10 +237,8 @@ func newDiffJSON(c analyze.Comparison) diffJSON {
 		RebuiltSize:        bytesOrNil(c.RebuiltSize),
 		TransferSize:       bytesOrNil(c.TransferSize),
 		TransferCompressed: c.TransferCompressed,
-		Advice:             adviceText(c.Advice),
-	}
-	if v.Advice == nil {
-		v.Advice = []string{}
+		Advice:             newAdviceJSON(c.Advice),
+		Downloads:          downloads,
 	}
 	side := func(s *analyze.LayerSide) *diffSideJSON {
 		if s == nil {
@@ -483,14 +252,31 @@ func newDiffJSON(c analyze.Comparison) diffJSON {
 			Old: side(l.Old), New: side(l.New),
 		})
 	}
+	text := func(s *analyze.Step) *stepTextJSON {
+		if s == nil {
+			return nil
+		}
+		return &stepTextJSON{Instruction: s.Instruction, CreatedBy: s.CreatedBy, Comment: s.Comment}
+	}
+	for _, s := range c.Steps {
+		v.Steps = append(v.Steps, diffStepJSON{
+			Status: string(s.Status), Layer: intOrNil(s.Layer), InstructionChanged: s.InstructionChanged,
+			Old: text(s.Old), New: text(s.New), textChanged: s.TextChanged,
+		})
+	}
 	if b := c.FirstBreak; b != nil {
-		bj := &diffBreakJSON{Reason: string(b.Reason), OldInstruction: b.OldInstruction, NewInstruction: b.NewInstruction}
-		if b.Layer >= 0 {
-			layer := b.Layer
-			bj.Index = &layer
+		bj := &diffBreakJSON{
+			Index: intOrNil(b.Layer), Step: intOrNil(b.Step),
+			Reason: string(b.Reason), Detail: string(b.Detail),
+			OldInstruction: b.OldInstruction, NewInstruction: b.NewInstruction,
+			Unkeyed: []unkeyedJSON{},
+		}
+		for _, u := range c.UnkeyedSteps() {
+			bj.Unkeyed = append(bj.Unkeyed, unkeyedJSON{Instruction: u.Instruction, Change: u.Change, KeysRunsOnly: u.KeysRunsOnly})
 		}
 		if b.FilesCompared {
 			bj.ChangedFiles = []diffFileJSON{}
+			bj.ChangedFilesTotal = b.ChangedFilesTotal
 			for _, f := range b.ChangedFiles {
 				bj.ChangedFiles = append(bj.ChangedFiles, diffFileJSON{Path: f.Path, Change: string(f.Change), Size: f.Size})
 			}
@@ -498,6 +284,261 @@ func newDiffJSON(c analyze.Comparison) diffJSON {
 		v.FirstBreak = bj
 	}
 	return v
+}
+
+func newAdviceJSON(a *analyze.Advice) *adviceJSON {
+	if a == nil {
+		return nil
+	}
+	v := &adviceJSON{
+		BroadCopy: a.BroadCopy, Install: a.Install, Tool: a.Tool, Manifests: a.Manifests,
+		ChangedFile: a.ChangedFile, SavedSteps: a.SavedSteps, SavedLayers: a.SavedLayers,
+		SavedSize: bytesOrNil(a.SavedSize),
+	}
+	if v.Manifests == nil {
+		v.Manifests = []string{}
+	}
+	v.Text = adviceText(v)
+	return v
+}
+
+// intOrNil is an index for JSON: null when -1.
+func intOrNil(i int) *int {
+	if i < 0 {
+		return nil
+	}
+	return &i
+}
+
+func writeDiffTable(w io.Writer, v diffJSON, o renderOpts) error {
+	fmt.Fprintf(w, "Old: %s (%s)\n", termSafe(v.Old.Image), shortID(v.Old.ID, o.noTrunc))
+	fmt.Fprintf(w, "New: %s (%s)\n", termSafe(v.New.Image), shortID(v.New.ID, o.noTrunc))
+	t := &table{header: []string{"#", "STATUS", "OLD SIZE", "NEW SIZE", "INSTRUCTION"}, flex: 4, width: o.width}
+	sameContent := false
+	status := func(s string, same bool) string {
+		if same {
+			sameContent = true
+			return s + "*"
+		}
+		return s
+	}
+	if v.HistoryMatched {
+		for _, s := range v.Steps {
+			if s.Layer == nil {
+				t.append("", status(s.Status, false), "", "", diffStepText(s, o.noTrunc))
+				continue
+			}
+			l := v.Layers[*s.Layer]
+			t.append(fmt.Sprint(l.Index), status(l.Status, l.SameContent), sideSize(l.Old), sideSize(l.New), diffStepText(s, o.noTrunc))
+		}
+	} else {
+		for _, l := range v.Layers {
+			t.append(fmt.Sprint(l.Index), status(l.Status, l.SameContent), sideSize(l.Old), sideSize(l.New), "?")
+		}
+	}
+	if err := t.render(w); err != nil {
+		return err
+	}
+	legend := "Sizes are uncompressed."
+	if v.sizesUnknown() {
+		legend = "Sizes are uncompressed; ? = unknown: a registry stores compressed layers only."
+	}
+	if sameContent {
+		legend += " * same content: the step re-ran and made the very same layer."
+	}
+	fmt.Fprintln(w, legend)
+	if !v.HistoryMatched {
+		fmt.Fprintf(w, "Note: %s\n", v.HistoryProblem)
+	}
+
+	fmt.Fprintln(w)
+	if err := writeDiffBreak(w, v, o); err != nil {
+		return err
+	}
+
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "Reused:   %s, %s uncompressed\n", plural(v.ReusedLayers, "layer"), jsonSize(v.ReusedSize))
+	rebuilt := fmt.Sprintf("Rebuilt:  %s", plural(v.RebuiltLayers, "layer"))
+	if v.AddedLayers > 0 {
+		rebuilt += fmt.Sprintf(" + %d added", v.AddedLayers)
+	}
+	fmt.Fprintf(w, "%s, %s uncompressed", rebuilt, jsonSize(v.RebuiltSize))
+	if v.RemovedLayers > 0 {
+		fmt.Fprintf(w, " (%d removed)", v.RemovedLayers)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "Pull of NEW where OLD is present: %s\n", transferText(v))
+
+	if v.Advice != nil {
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, "Advice:")
+		for _, a := range v.Advice.Text {
+			fmt.Fprintf(w, "  %s\n", a)
+		}
+	}
+	for _, d := range v.Downloads {
+		fmt.Fprintf(w, "Note: Downloaded layer %d of %s (%s compressed) to list the changed files.\n", d.Layer, termSafe(d.Image), jsonSize(d.CompressedSize))
+	}
+	return nil
+}
+
+func (v diffJSON) sizesUnknown() bool {
+	for _, l := range v.Layers {
+		for _, s := range []*diffSideJSON{l.Old, l.New} {
+			if s != nil && s.Size == nil {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func writeDiffBreak(w io.Writer, v diffJSON, o renderOpts) error {
+	b := v.FirstBreak
+	if b == nil {
+		fmt.Fprintln(w, "No cache break: NEW reused every layer of OLD.")
+		return nil
+	}
+	where := "above the top layer"
+	if b.Index != nil {
+		where = fmt.Sprintf("at layer %d", *b.Index)
+	}
+	fmt.Fprintf(w, "First break %s: %s\n", where, b.Reason)
+	instr := func(s string) string {
+		if s == "" {
+			return "(none)"
+		}
+		if o.noTrunc {
+			return termSafe(s)
+		}
+		return termSafe(ellipsis(s, 100))
+	}
+	if v.HistoryMatched {
+		fmt.Fprintf(w, "  old: %s\n  new: %s\n", instr(b.OldInstruction), instr(b.NewInstruction))
+	}
+	for _, line := range breakExplanation(b) {
+		fmt.Fprintf(w, "  %s\n", line)
+	}
+	if b.ChangedFiles == nil {
+		return nil
+	}
+	if b.ChangedFilesTotal == 0 {
+		fmt.Fprintln(w, "  No file differs in kind, content or link target: what changed is only times, permissions or owners.")
+		return nil
+	}
+	head := fmt.Sprintf("Changed files in layer %d", *b.Index)
+	if len(b.ChangedFiles) < b.ChangedFilesTotal {
+		head += fmt.Sprintf(" (largest %d of %d; --no-trunc for all)", len(b.ChangedFiles), b.ChangedFilesTotal)
+	}
+	fmt.Fprintln(w, head+":")
+	t := &table{header: []string{"  CHANGE", "SIZE", "PATH"}, flex: -1}
+	for _, f := range b.ChangedFiles {
+		t.append("  "+f.Change, humanSize(f.Size), termSafe(f.Path))
+	}
+	return t.render(w)
+}
+
+// breakExplanation words why the first break broke the cache, in the builder's terms;
+// what broke it was decided by the analysis (the break's detail).
+func breakExplanation(b *diffBreakJSON) []string {
+	var why string
+	switch analyze.BreakDetail(b.Detail) {
+	case analyze.DetailBaseChanged:
+		why = "The base image changed: a step FROM brought in differs, so every step of this build ran again."
+	case analyze.DetailStepAdded:
+		why = "NEW adds this step; the builder keys the steps above on it, so they ran again."
+	case analyze.DetailStepRemoved:
+		why = "NEW lacks this step; the builder keys the steps above on it, so they ran again."
+	case analyze.DetailRunKeyed:
+		why = fmt.Sprintf("The instruction changed; BuildKit passes it to every later RUN, so layer %d and every step after it ran again.", *b.Index)
+	case analyze.DetailInstructionChanged:
+		why = "The instruction changed, so it and every step after it ran again."
+	case analyze.DetailContextChanged:
+		why = "Same instruction, different content: the files it copies from the build context changed."
+	case analyze.DetailBuildArgsChanged:
+		why = "Same instruction with other build args (the history records their values), so it ran again."
+	case analyze.DetailBuilderChanged:
+		why = "One image was built by the legacy builder and the other by BuildKit: the two builders keep separate caches, so this step and every step after it ran again."
+	case analyze.DetailNotFromCache:
+		why = "Nothing the builder keys this step on changed (same instruction, same layers below), yet it made another layer: " +
+			"it was not taken from the cache (--no-cache, a pruned cache, a build on another machine)."
+	case analyze.DetailLayerAdded:
+		why = "NEW has a layer-making step where OLD's history ends."
+	case analyze.DetailLayerRemoved:
+		why = "OLD has a layer-making step where NEW's history ends."
+	case analyze.DetailUnknown:
+		why = "A history does not match its layers, so the reason cannot be told."
+	default:
+		why = "The reason cannot be told."
+	}
+	out := []string{why}
+	for _, u := range b.Unkeyed {
+		verb := map[string]string{"added": "was added", "removed": "was removed"}[u.Change]
+		if verb == "" {
+			verb = "differs"
+		}
+		keys := "no step"
+		if u.KeysRunsOnly {
+			keys = "only RUN steps"
+		}
+		out = append(out, fmt.Sprintf("Below it, %q %s, but BuildKit keys %s on %s, so that did not break the cache here.",
+			termSafe(ellipsis(u.Instruction, 80)), verb, keys, analyze.Keyword(u.Instruction)))
+	}
+	return out
+}
+
+// diffStepText is a row's instruction; a changed one says what it was.
+func diffStepText(r diffStepJSON, noTrunc bool) string {
+	text := func(s *stepTextJSON, n int) string {
+		if noTrunc {
+			return termSafe(strings.Join(strings.Fields(s.CreatedBy), " "))
+		}
+		return termSafe(ellipsis(stepLabel(s.Instruction, s.Comment), n))
+	}
+	switch {
+	case r.New == nil:
+		return text(r.Old, 80)
+	case r.Old == nil:
+		return text(r.New, 80)
+	case r.InstructionChanged || (noTrunc && r.textChanged):
+		return text(r.New, 50) + "   (was: " + text(r.Old, 40) + ")"
+	}
+	return text(r.New, 80)
+}
+
+func sideSize(s *diffSideJSON) string {
+	if s == nil {
+		return "-"
+	}
+	return jsonSize(s.Size)
+}
+
+func transferText(v diffJSON) string {
+	switch {
+	case v.TransferSize == nil:
+		return "? (sizes unknown)"
+	case v.TransferCompressed:
+		return humanSize(*v.TransferSize) + " compressed"
+	}
+	return humanSize(*v.TransferSize) + " uncompressed (compressed sizes unknown)"
+}
+
+// adviceText words the advice.
+func adviceText(a *adviceJSON) []string {
+	out := []string{fmt.Sprintf("%q copies a whole directory of the build context, so changing %s (not a dependency manifest) made %q run again.",
+		a.BroadCopy, a.ChangedFile, a.Install)}
+	if len(a.Manifests) > 0 {
+		out = append(out, fmt.Sprintf("Copy the dependency manifests first, install, then copy the rest: \"COPY %s ./\", %q, then %q.",
+			strings.Join(a.Manifests, " "), a.Install, a.BroadCopy))
+	} else {
+		out = append(out, fmt.Sprintf("Move %q above %q: it needs nothing from the build context.", a.Install, a.BroadCopy))
+	}
+	saved := fmt.Sprintf("In that order this rebuild would also have reused %s, up to and including %q: %s, %s uncompressed.",
+		plural(a.SavedSteps, "step"), a.Install, plural(a.SavedLayers, "layer"), jsonSize(a.SavedSize))
+	for i := range out {
+		out[i] = termSafe(out[i])
+	}
+	return append(out, termSafe(saved))
 }
 
 // DiffRow is what a --format template sees: one row per aligned step (per layer
@@ -519,40 +560,40 @@ type DiffRow struct {
 	EmptyLayer     bool
 }
 
-func diffRows(c analyze.Comparison, opts diffOptions) []any {
+func diffRows(v diffJSON, o renderOpts) []any {
 	var rows []any
-	fill := func(r *DiffRow, l analyze.LayerDiff) {
-		r.Index, r.Status, r.SameContent = fmt.Sprint(l.Index), string(l.Status), l.SameContent
+	fill := func(r *DiffRow, l diffLayerJSON) {
+		r.Index, r.Status, r.SameContent = fmt.Sprint(l.Index), l.Status, l.SameContent
 		r.OldSize, r.NewSize = sideSize(l.Old), sideSize(l.New)
 		r.OldBytes, r.NewBytes = analyze.Unknown, analyze.Unknown
 		if l.Old != nil {
-			r.OldBytes, r.OldDiffID = l.Old.Size, l.Old.DiffID.String()
+			r.OldBytes, r.OldDiffID = jsonBytes(l.Old.Size), l.Old.DiffID
 		}
 		if l.New != nil {
-			r.NewBytes, r.NewDiffID = l.New.Size, l.New.DiffID.String()
+			r.NewBytes, r.NewDiffID = jsonBytes(l.New.Size), l.New.DiffID
 		}
 	}
-	if !c.HistoryMatched {
-		for _, l := range c.Layers {
+	if !v.HistoryMatched {
+		for _, l := range v.Layers {
 			var r DiffRow
 			fill(&r, l)
 			rows = append(rows, r)
 		}
 		return rows
 	}
-	text := func(s *analyze.Step) string {
+	text := func(s *stepTextJSON) string {
 		if s == nil {
 			return ""
 		}
-		if opts.noTrunc {
+		if o.noTrunc {
 			return s.CreatedBy
 		}
-		return s.Instruction
+		return stepLabel(s.Instruction, s.Comment)
 	}
-	for _, s := range c.Steps {
-		r := DiffRow{Status: string(s.Status), OldBytes: analyze.Unknown, NewBytes: analyze.Unknown, EmptyLayer: s.Layer < 0}
-		if s.Layer >= 0 {
-			fill(&r, c.Layers[s.Layer])
+	for _, s := range v.Steps {
+		r := DiffRow{Status: s.Status, OldBytes: analyze.Unknown, NewBytes: analyze.Unknown, EmptyLayer: s.Layer == nil}
+		if s.Layer != nil {
+			fill(&r, v.Layers[*s.Layer])
 		}
 		r.OldInstruction, r.NewInstruction = text(s.Old), text(s.New)
 		r.Instruction = r.NewInstruction
@@ -562,4 +603,16 @@ func diffRows(c analyze.Comparison, opts diffOptions) []any {
 		rows = append(rows, r)
 	}
 	return rows
+}
+
+// diffIDs is what -q prints: the diff IDs of NEW's layers that a pull moves when OLD
+// is present (rebuilt and added), bottom first.
+func diffIDs(v diffJSON, o renderOpts) []string {
+	var ids []string
+	for _, l := range v.Layers {
+		if l.New != nil && l.Status != string(analyze.StatusReused) {
+			ids = append(ids, shortID(l.New.DiffID, o.noTrunc))
+		}
+	}
+	return ids
 }

@@ -77,7 +77,7 @@ func TestDiffJSONShape(t *testing.T) {
 	if fb["index"].(float64) != 3 || fb["reason"] != "inputs-changed" {
 		t.Errorf("first break %v", fb)
 	}
-	if len(got["advice"].([]any)) == 0 {
+	if got["advice"] == nil || len(got["advice"].(map[string]any)["text"].([]any)) == 0 {
 		t.Error("no advice for the lazy order")
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"reflect"
 	"regexp"
 	"strings"
 	"text/tabwriter"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/docker/cli/templates"
 	"github.com/docker/go-units"
+	"github.com/mattn/go-runewidth"
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/renderer"
 	"github.com/olekukonko/tablewriter/tw"
@@ -21,22 +23,26 @@ import (
 	"github.com/docker-layers/docker-layers/analyze"
 )
 
-const formatHelp = `Format output: "table" (default), "json", or a Go template`
-
 // outputFormat is a parsed --format value.
 type outputFormat struct {
 	json   bool
-	tmpl   *template.Template // nil for table and json
+	html   bool
+	tmpl   *template.Template // nil for table, json and html
 	table  bool               // a "table {{…}}" template: columns aligned with tabs
 	header string             // the header line of a table template
 }
 
-func parseFormat(cmd *cobra.Command, s string) (outputFormat, error) {
+// parseFormat checks --format before any image is read: a template is parsed and tried
+// on an empty row of the command's row type, so a misspelt field is a usage error that
+// lists the fields there are, not a failure after the work is done.
+func parseFormat(cmd *cobra.Command, s string, row any) (outputFormat, error) {
 	switch strings.TrimSpace(s) {
 	case "", "table":
 		return outputFormat{}, nil
 	case "json":
 		return outputFormat{json: true}, nil
+	case "html":
+		return outputFormat{html: true}, nil
 	}
 	text, table := strings.CutPrefix(s, "table ")
 	text = strings.NewReplacer(`\t`, "\t", `\n`, "\n").Replace(strings.TrimSpace(text))
@@ -44,11 +50,38 @@ func parseFormat(cmd *cobra.Command, s string) (outputFormat, error) {
 	if err != nil {
 		return outputFormat{}, usageError(cmd, fmt.Sprintf("invalid --format template: %v", err))
 	}
+	if row != nil {
+		if err := t.Execute(io.Discard, row); err != nil {
+			return outputFormat{}, usageError(cmd, fmt.Sprintf("invalid --format template: %s; the fields are %s", templateProblem(err), fieldList(row)))
+		}
+	}
 	f := outputFormat{tmpl: t, table: table}
 	if table {
 		f.header = templateHeader(text)
 	}
 	return f, nil
+}
+
+// templateProblem is the template error without the Go type names it carries.
+func templateProblem(err error) string {
+	msg := err.Error()
+	if i := strings.LastIndex(msg, "can't evaluate field "); i >= 0 {
+		field, _, _ := strings.Cut(msg[i+len("can't evaluate field "):], " ")
+		return "no field " + field
+	}
+	return msg
+}
+
+// fieldList names the exported fields of a row type: ".Image, .Size, …".
+func fieldList(row any) string {
+	t := reflect.TypeOf(row)
+	var names []string
+	for i := range t.NumField() {
+		if f := t.Field(i); f.IsExported() {
+			names = append(names, "."+f.Name)
+		}
+	}
+	return strings.Join(names, ", ")
 }
 
 var (
@@ -100,15 +133,21 @@ func writeJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-// table renders aligned columns without borders, like docker's own tables.
+// table renders aligned columns without borders, like docker's own tables. Cells are
+// printed as given: callers pass text from images through termSafe.
 type table struct {
 	header []string
 	rows   [][]string
+	// flex is the column cut to fit width (the instruction), -1 for none.
+	flex int
+	// width is the terminal width to fit; 0 for no limit.
+	width int
 }
 
 func (t *table) append(cells ...string) { t.rows = append(t.rows, cells) }
 
 func (t *table) render(w io.Writer) error {
+	t.fit()
 	var buf bytes.Buffer
 	tb := tablewriter.NewTable(&buf,
 		tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{
@@ -145,6 +184,40 @@ func (t *table) render(w io.Writer) error {
 		}
 	}
 	return sc.Err()
+}
+
+// columnGap is the space between two columns.
+const columnGap = 3
+
+// fit cuts the flexible column so that no line is wider than the terminal.
+func (t *table) fit() {
+	if t.width <= 0 || t.flex < 0 || t.flex >= len(t.header) {
+		return
+	}
+	widths := make([]int, len(t.header))
+	measure := func(cells []string) {
+		for i, c := range cells {
+			if i < len(widths) {
+				widths[i] = max(widths[i], runewidth.StringWidth(c))
+			}
+		}
+	}
+	measure(t.header)
+	for _, r := range t.rows {
+		measure(r)
+	}
+	used := 0
+	for i, wd := range widths {
+		if i != t.flex {
+			used += wd + columnGap
+		}
+	}
+	room := max(t.width-used-1, 12)
+	for _, r := range t.rows {
+		if t.flex < len(r) && runewidth.StringWidth(r[t.flex]) > room {
+			r[t.flex] = runewidth.Truncate(r[t.flex], room, "…")
+		}
+	}
 }
 
 // humanSize prints bytes as docker does ("312kB"), "?" when unknown.

@@ -1,17 +1,12 @@
 package plugin
 
 import (
-	"context"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
-	"github.com/docker/cli/cli"
-	"github.com/docker/cli/cli/command"
+	"github.com/docker/go-units"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/cobra"
 
@@ -20,14 +15,13 @@ import (
 )
 
 type inspectOptions struct {
-	format       string
-	noTrunc      bool
+	commonOptions
 	layersOnly   bool
-	platform     string
 	uncompressed bool
+	human        bool
 }
 
-func newInspectCommand(dockerCli command.Cli) *cobra.Command {
+func newInspectCommand(e *env) *cobra.Command {
 	var opts inspectOptions
 	cmd := &cobra.Command{
 		Use:   "inspect [OPTIONS] IMAGE [IMAGE...]",
@@ -36,304 +30,61 @@ func newInspectCommand(dockerCli command.Cli) *cobra.Command {
 size where the source stores compressed blobs, its share of the image, and the
 instruction that made it. Metadata-only steps (ENV, CMD, ...) appear between the layers.
 
-IMAGE is one of:
-  NAME[:TAG|@DIGEST], IMAGE-ID     an image in the Docker engine (also docker-daemon:REF)
-  docker://NAME[:TAG|@DIGEST]      an image in a registry (manifest and config only)
-  docker-archive:PATH[:NAME:TAG]   a docker save tar
-  oci:DIR[:TAG]                    an OCI image layout`,
-		Args: minArgs(1),
+` + imageRefHelp,
+		Args:              minArgs(1),
+		ValidArgsFunction: completeImages(e),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runInspect(cmd, dockerCli, args, opts)
+			return runInspect(cmd, e, args, opts)
 		},
 	}
 	flags := cmd.Flags()
-	flags.StringVar(&opts.format, "format", "table", formatHelp)
-	flags.BoolVar(&opts.noTrunc, "no-trunc", false, "Don't truncate output: full IDs and the raw history text")
+	addCommonFlags(flags, &opts.commonOptions, "InspectRow (one row per step)", "full IDs and the raw history text", "the layers' diff IDs")
 	flags.BoolVar(&opts.layersOnly, "layers-only", false, "Show only the steps that made a layer")
-	flags.BoolVar(&opts.uncompressed, "uncompressed", false, "For docker:// images, download every layer blob to measure uncompressed sizes (nothing is kept on disk)")
-	addPlatformFlag(flags, &opts.platform)
+	flags.BoolVar(&opts.human, "human", true, "Print sizes and dates in human readable format")
+	addUncompressedFlag(flags, &opts.uncompressed, "every layer blob")
+	completeFlags(cmd)
 	return cmd
 }
 
-func runInspect(cmd *cobra.Command, dockerCli command.Cli, refs []string, opts inspectOptions) error {
-	format, srcOpts, ctx, stop, err := prepareRun(cmd, dockerCli, opts.format, opts.platform)
+func runInspect(cmd *cobra.Command, e *env, refs []string, opts inspectOptions) error {
+	r, err := prepareRun(cmd, e, opts.commonOptions, InspectRow{})
 	if err != nil {
 		return err
 	}
-	defer stop()
-
-	var results []analyze.Inspection
-	for _, ref := range refs {
-		in, downloaded, err := inspectImage(ctx, ref, srcOpts, opts.uncompressed)
-		if err != nil {
-			return imageError(cmd, err)
-		}
-		if downloaded > 0 {
-			fmt.Fprintf(dockerCli.Err(), "%s: downloaded %s (%d bytes) from the registry to measure uncompressed sizes; nothing was kept\n", ref, humanSize(downloaded), downloaded)
-		}
-		results = append(results, in)
+	defer r.stop()
+	need := source.Need{Sizes: source.SizesLocal}
+	if opts.uncompressed {
+		need.Sizes = source.SizesAll
 	}
-	out := dockerCli.Out()
-	switch {
-	case format.json:
-		views := make([]inspectJSON, len(results))
-		for i, in := range results {
-			views[i] = newInspectJSON(in)
-		}
-		return writeJSON(out, views)
-	case format.tmpl != nil:
-		var rows []any
-		for _, in := range results {
-			rows = append(rows, inspectRows(in, opts)...)
-		}
-		return format.writeTemplate(out, rows)
-	}
-	for i, in := range results {
-		if i > 0 {
-			fmt.Fprintln(out)
-		}
-		if err := writeInspectTable(out, in, opts); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// inspectImage inspects ref; uncompressed sizes of a registry image are measured
-// (downloading every layer blob) only when download is true. downloaded is how many
-// bytes that took.
-func inspectImage(ctx context.Context, ref string, opts source.Options, download bool) (in analyze.Inspection, downloaded int64, err error) {
-	img, err := source.Open(ctx, ref, opts)
+	loaded, err := e.load(r.ctx, refs, r.srcOpts, need)
 	if err != nil {
-		return analyze.Inspection{}, 0, err
+		return imageError(cmd, err)
 	}
-	defer img.Close()
-	if !img.Remote || download {
-		before := img.BytesDownloaded()
-		if err := img.MeasureSizes(ctx); err != nil {
-			return analyze.Inspection{}, 0, err
+	defer loaded.Close()
+	view := make([]inspectJSON, len(loaded.Images))
+	for i, img := range loaded.Images {
+		if n := loaded.Downloaded[i]; n > 0 {
+			fmt.Fprintf(e.dockerCli.Err(), "%s: downloaded %s (%d bytes) from the registry to measure uncompressed sizes; nothing was kept\n", termSafe(img.Ref), humanSize(n), n)
 		}
-		downloaded = img.BytesDownloaded() - before
+		view[i] = newInspectJSON(analyze.Inspect(img.Image))
 	}
-	return analyze.Inspect(img.Image), downloaded, nil
+	o := inspectRender{renderOpts: r.render, layersOnly: opts.layersOnly, human: opts.human}
+	return render(e.dockerCli.Out(), r.format, view, renderers[[]inspectJSON]{
+		table: func(w io.Writer, v []inspectJSON, _ renderOpts) error { return writeInspectTables(w, v, o) },
+		rows:  func(v []inspectJSON, _ renderOpts) []any { return inspectRows(v, o) },
+		ids:   func(v []inspectJSON, _ renderOpts) []string { return inspectIDs(v, o) },
+	}, r.render)
 }
 
-// withEngine lets the source reach the engine the docker CLI talks to (its context,
-// DOCKER_HOST, TLS and API version negotiation), only when a reference needs it, and
-// shows progress of long reads on stderr when it is a terminal.
-func withEngine(dockerCli command.Cli, opts source.Options) source.Options {
-	opts.Daemon = func() (source.DaemonClient, error) {
-		c := dockerCli.Client()
-		if c == nil {
-			return nil, fmt.Errorf("no Docker engine client")
-		}
-		return c, nil
-	}
-	if errOut := dockerCli.Err(); errOut != nil && errOut.IsTerminal() {
-		opts.Progress = func(p source.Progress) {
-			if p.Done {
-				fmt.Fprintf(errOut, "\r\033[K%s: %s: %s read\n", p.Ref, p.What, humanSize(p.Bytes))
-				return
-			}
-			fmt.Fprintf(errOut, "\r\033[K%s: %s: %s read", p.Ref, p.What, humanSize(p.Bytes))
-		}
-	}
-	return opts
+// inspectRender is how the inspect view is rendered.
+type inspectRender struct {
+	renderOpts
+	layersOnly bool
+	human      bool
 }
 
-// prepareRun is what every command does before any I/O: check --format and --platform
-// (usage errors first), reach the engine only if a reference needs it, and make Ctrl-C
-// cancel whatever is read.
-func prepareRun(cmd *cobra.Command, dockerCli command.Cli, formatFlag, platform string) (outputFormat, source.Options, context.Context, context.CancelFunc, error) {
-	format, err := parseFormat(cmd, formatFlag)
-	if err != nil {
-		return outputFormat{}, source.Options{}, nil, nil, err
-	}
-	srcOpts, err := sourceOptions(cmd, platform)
-	if err != nil {
-		return outputFormat{}, source.Options{}, nil, nil, err
-	}
-	ctx, stop := commandContext(cmd)
-	return format, withEngine(dockerCli, srcOpts), ctx, stop, nil
-}
-
-// commandContext is cancelled by Ctrl-C or SIGTERM, so long reads stop promptly.
-func commandContext(cmd *cobra.Command) (context.Context, context.CancelFunc) {
-	ctx := cmd.Context()
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	return signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-}
-
-func addPlatformFlag(flags interface {
-	StringVar(*string, string, string, string)
-}, p *string) {
-	flags.StringVar(p, "platform", "", "Platform to pick from a multi-platform image: os/arch[/variant] (default: linux/amd64, or the only one)")
-}
-
-func sourceOptions(cmd *cobra.Command, platform string) (source.Options, error) {
-	var opts source.Options
-	if platform != "" {
-		p, err := v1.ParsePlatform(platform)
-		if err != nil || p.OS == "" || p.Architecture == "" {
-			return opts, usageError(cmd, fmt.Sprintf("invalid --platform %q: want os/arch[/variant]", platform))
-		}
-		opts.Platform = p
-	}
-	return opts, nil
-}
-
-// imageError gives a source error its exit code: a bad reference is a usage error.
-func imageError(cmd *cobra.Command, err error) error {
-	switch {
-	case errorsIs(err, context.Canceled):
-		return err
-	case errorsIs(err, source.ErrUsage):
-		return cli.StatusError{StatusCode: ExitUsage, Status: fmt.Sprintf("%s: %v", cmd.CommandPath(), err)}
-	}
-	return cli.StatusError{StatusCode: ExitImage, Status: fmt.Sprintf("%s: %v", cmd.CommandPath(), err)}
-}
-
-func writeInspectTable(w io.Writer, in analyze.Inspection, opts inspectOptions) error {
-	fmt.Fprintf(w, "Image: %s (%s, %s)\n", in.Image, shortID(in.ID, opts.noTrunc), platformOf(in))
-	compressed := in.CompressedSize != analyze.Unknown || anyCompressed(in.Layers)
-	t := &table{header: []string{"#", "UNCOMPRESSED", "SHARE", "INSTRUCTION"}}
-	if compressed {
-		t.header = []string{"#", "UNCOMPRESSED", "COMPRESSED", "SHARE", "INSTRUCTION"}
-	}
-	row := func(index, size, csize, share, instr string) {
-		if compressed {
-			t.append(index, size, csize, share, instr)
-		} else {
-			t.append(index, size, share, instr)
-		}
-	}
-	text := func(instruction, createdBy string) string {
-		if opts.noTrunc {
-			return strings.Join(strings.Fields(createdBy), " ")
-		}
-		return ellipsis(instruction, 80)
-	}
-	if !in.HistoryMatched {
-		for _, l := range in.Layers {
-			row(fmt.Sprint(l.Index), humanSize(l.Size), humanSize(l.CompressedSize), share(l.Size, in.Size), "?")
-		}
-	} else {
-		for _, s := range in.Steps {
-			if s.Layer < 0 {
-				if !opts.layersOnly {
-					row("", "", "", "", text(s.Instruction, s.CreatedBy))
-				}
-				continue
-			}
-			l := in.Layers[s.Layer]
-			row(fmt.Sprint(l.Index), humanSize(l.Size), humanSize(l.CompressedSize), share(l.Size, in.Size), text(stepText(s), s.CreatedBy))
-		}
-	}
-	if err := t.render(w); err != nil {
-		return err
-	}
-	total := fmt.Sprintf("Total: %s uncompressed", humanSize(in.Size))
-	if compressed {
-		total += fmt.Sprintf(", %s compressed", humanSize(in.CompressedSize))
-	}
-	fmt.Fprintf(w, "%s, %s, %s\n", total, plural(len(in.Layers), "layer"), plural(len(in.Steps)-layerSteps(in.Steps), "metadata-only step"))
-	if !in.HistoryMatched {
-		fmt.Fprintf(w, "Note: %s\n", in.HistoryProblem)
-	}
-	if in.Size == analyze.Unknown {
-		fmt.Fprintln(w, "Note: ? = unknown: a registry records only compressed sizes; --uncompressed streams the layers to measure them")
-	}
-	c := in.Config
-	fmt.Fprintf(w, "User: %s   Workdir: %s\n", orDefault(c.User, "root (default)"), orDefault(c.WorkingDir, "/ (default)"))
-	fmt.Fprintf(w, "Entrypoint: %s   Cmd: %s\n", argv(c.Entrypoint), argv(c.Cmd))
-	fmt.Fprintf(w, "Exposed ports: %s   Volumes: %s\n", list(c.ExposedPorts), list(c.Volumes))
-	if len(c.Volumes) > 0 {
-		fmt.Fprintln(w, "Note: data written under a VOLUME path lives in a volume, outside every layer: it is in no image and in none of these sizes.")
-	}
-	return nil
-}
-
-// stepText labels a layer whose step has no history text (docker import, hand-made).
-func stepText(s analyze.Step) string {
-	if s.Instruction == "" && s.Comment != "" {
-		return "(" + s.Comment + ")"
-	}
-	return s.Instruction
-}
-
-func layerSteps(steps []analyze.Step) int {
-	n := 0
-	for _, s := range steps {
-		if !s.EmptyLayer {
-			n++
-		}
-	}
-	return n
-}
-
-// plural says "1 layer", "2 layers".
-func plural(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
-}
-
-func anyCompressed(layers []analyze.LayerInfo) bool {
-	for _, l := range layers {
-		if l.CompressedSize != analyze.Unknown {
-			return true
-		}
-	}
-	return false
-}
-
-func share(size, total int64) string {
-	if size == analyze.Unknown || total == analyze.Unknown {
-		return "?"
-	}
-	if total == 0 {
-		return "0.0%"
-	}
-	return fmt.Sprintf("%.1f%%", float64(size)*100/float64(total))
-}
-
-func platformOf(in analyze.Inspection) string {
-	p := in.OS + "/" + in.Architecture
-	if in.Variant != "" {
-		p += "/" + in.Variant
-	}
-	return p
-}
-
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
-}
-
-func argv(a []string) string {
-	if len(a) == 0 {
-		return "-"
-	}
-	q := make([]string, len(a))
-	for i, s := range a {
-		q[i] = fmt.Sprintf("%q", s)
-	}
-	return "[" + strings.Join(q, ", ") + "]"
-}
-
-func list(a []string) string {
-	if len(a) == 0 {
-		return "-"
-	}
-	return strings.Join(a, ", ")
-}
-
-// inspectJSON is one image in `inspect --format json`; field names are documented.
+// inspectJSON is one image in `inspect --format json`, and the view every inspect
+// output is rendered from; field names are documented in the README.
 type inspectJSON struct {
 	Image          string      `json:"image"`
 	ID             string      `json:"id"`
@@ -357,12 +108,14 @@ type layerJSON struct {
 	CompressedSize *int64     `json:"compressedSize,omitempty"`
 	Instruction    string     `json:"instruction"`
 	CreatedBy      string     `json:"createdBy"`
+	Comment        string     `json:"comment,omitempty"`
 	Created        *time.Time `json:"created,omitempty"`
 }
 
 type stepJSON struct {
 	Instruction string     `json:"instruction"`
 	CreatedBy   string     `json:"createdBy"`
+	Comment     string     `json:"comment,omitempty"`
 	Created     *time.Time `json:"created,omitempty"`
 	EmptyLayer  bool       `json:"emptyLayer"`
 	Layer       *int       `json:"layer,omitempty"`
@@ -377,21 +130,6 @@ type configJSON struct {
 	ExposedPorts []string          `json:"exposedPorts"`
 	Volumes      []string          `json:"volumes"`
 	Labels       map[string]string `json:"labels"`
-}
-
-func timeOrNil(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
-	}
-	t = t.UTC()
-	return &t
-}
-
-func digestOrEmpty(h v1.Hash) string {
-	if h == (v1.Hash{}) {
-		return ""
-	}
-	return h.String()
 }
 
 func newInspectJSON(in analyze.Inspection) inspectJSON {
@@ -427,11 +165,12 @@ func newInspectJSON(in analyze.Inspection) inspectJSON {
 			CompressedSize: bytesOrNil(l.CompressedSize),
 			Instruction:    l.Instruction,
 			CreatedBy:      l.CreatedBy,
+			Comment:        l.Comment,
 			Created:        timeOrNil(l.Created),
 		})
 	}
 	for _, s := range in.Steps {
-		sj := stepJSON{Instruction: s.Instruction, CreatedBy: s.CreatedBy, Created: timeOrNil(s.Created), EmptyLayer: s.EmptyLayer}
+		sj := stepJSON{Instruction: s.Instruction, CreatedBy: s.CreatedBy, Comment: s.Comment, Created: timeOrNil(s.Created), EmptyLayer: s.EmptyLayer}
 		if s.Layer >= 0 {
 			layer := s.Layer
 			sj.Layer = &layer
@@ -439,6 +178,188 @@ func newInspectJSON(in analyze.Inspection) inspectJSON {
 		v.Steps = append(v.Steps, sj)
 	}
 	return v
+}
+
+func writeInspectTables(w io.Writer, images []inspectJSON, o inspectRender) error {
+	for i, in := range images {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		if err := writeInspectTable(w, in, o); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func writeInspectTable(w io.Writer, in inspectJSON, o inspectRender) error {
+	fmt.Fprintf(w, "Image: %s (%s, %s)\n", termSafe(in.Image), shortID(in.ID, o.noTrunc), in.platform())
+	compressed := in.compressedKnown()
+	t := &table{header: []string{"#", "CREATED", "UNCOMPRESSED", "SHARE", "INSTRUCTION"}, width: o.width}
+	if compressed {
+		t.header = []string{"#", "CREATED", "UNCOMPRESSED", "COMPRESSED", "SHARE", "INSTRUCTION"}
+	}
+	t.flex = len(t.header) - 1
+	size := func(n *int64) string {
+		if !o.human && n != nil {
+			return fmt.Sprint(*n)
+		}
+		return jsonSize(n)
+	}
+	row := func(index, created, usize, csize, share, instr string) {
+		if compressed {
+			t.append(index, created, usize, csize, share, instr)
+		} else {
+			t.append(index, created, usize, share, instr)
+		}
+	}
+	text := func(label, createdBy string) string {
+		if o.noTrunc {
+			return termSafe(strings.Join(strings.Fields(createdBy), " "))
+		}
+		return termSafe(ellipsis(label, 80))
+	}
+	if !in.HistoryMatched {
+		for _, l := range in.Layers {
+			row(fmt.Sprint(l.Index), "?", size(l.Size), size(l.CompressedSize), shareOf(l.Size, in.Size), "?")
+		}
+	} else {
+		for _, s := range in.Steps {
+			created := o.created(s.Created)
+			if s.Layer == nil {
+				if !o.layersOnly {
+					row("", created, "", "", "", text(s.Instruction, s.CreatedBy))
+				}
+				continue
+			}
+			l := in.Layers[*s.Layer]
+			row(fmt.Sprint(l.Index), created, size(l.Size), size(l.CompressedSize), shareOf(l.Size, in.Size), text(stepLabel(s.Instruction, s.Comment), s.CreatedBy))
+		}
+	}
+	if err := t.render(w); err != nil {
+		return err
+	}
+	total := fmt.Sprintf("Total: %s uncompressed", size(in.Size))
+	if compressed {
+		total += fmt.Sprintf(", %s compressed", size(in.CompressedSize))
+	}
+	fmt.Fprintf(w, "%s, %s, %s\n", total, plural(len(in.Layers), "layer"), plural(len(in.Steps)-in.layerSteps(), "metadata-only step"))
+	if !in.HistoryMatched {
+		fmt.Fprintf(w, "Note: %s\n", in.HistoryProblem)
+	}
+	if in.Size == nil {
+		fmt.Fprintln(w, "Note: ? = unknown: a registry records only compressed sizes; --uncompressed streams the layers to measure them")
+	}
+	c := in.Config
+	fmt.Fprintf(w, "User: %s   Workdir: %s\n", termSafe(orDefault(c.User, "root (default)")), termSafe(orDefault(c.WorkingDir, "/ (default)")))
+	fmt.Fprintf(w, "Entrypoint: %s   Cmd: %s\n", argv(c.Entrypoint), argv(c.Cmd))
+	fmt.Fprintf(w, "Exposed ports: %s   Volumes: %s\n", termSafe(list(c.ExposedPorts)), termSafe(list(c.Volumes)))
+	if len(c.Volumes) > 0 {
+		fmt.Fprintln(w, "Note: data written under a VOLUME path lives in a volume, outside every layer: it is in no image and in none of these sizes.")
+	}
+	return nil
+}
+
+// created says when a step ran: "3 days ago", or RFC 3339 with --human=false.
+func (o inspectRender) created(t *time.Time) string {
+	switch {
+	case t == nil:
+		return "?"
+	case !o.human:
+		return t.Format(time.RFC3339)
+	}
+	return units.HumanDuration(o.now.Sub(*t)) + " ago"
+}
+
+func (in inspectJSON) platform() string {
+	p := in.OS + "/" + in.Architecture
+	if in.Variant != "" {
+		p += "/" + in.Variant
+	}
+	return termSafe(p)
+}
+
+func (in inspectJSON) compressedKnown() bool {
+	if in.CompressedSize != nil {
+		return true
+	}
+	for _, l := range in.Layers {
+		if l.CompressedSize != nil {
+			return true
+		}
+	}
+	return false
+}
+
+func (in inspectJSON) layerSteps() int {
+	n := 0
+	for _, s := range in.Steps {
+		if !s.EmptyLayer {
+			n++
+		}
+	}
+	return n
+}
+
+// stepLabel labels a step whose history has no text (docker import, hand-made) with its
+// comment: "(Imported from -)".
+func stepLabel(instruction, comment string) string {
+	if instruction == "" && comment != "" {
+		return "(" + comment + ")"
+	}
+	return instruction
+}
+
+func shareOf(size, total *int64) string {
+	if size == nil || total == nil {
+		return "?"
+	}
+	if *total == 0 {
+		return "0.0%"
+	}
+	return fmt.Sprintf("%.1f%%", float64(*size)*100/float64(*total))
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+func argv(a []string) string {
+	if len(a) == 0 {
+		return "-"
+	}
+	q := make([]string, len(a))
+	for i, s := range a {
+		q[i] = fmt.Sprintf("%q", s)
+	}
+	return "[" + strings.Join(q, ", ") + "]"
+}
+
+func list(a []string) string {
+	if len(a) == 0 {
+		return "-"
+	}
+	return strings.Join(a, ", ")
+}
+
+// timeOrNil is a time for JSON, in UTC whole seconds (the engine's precision, so every
+// source reads alike); nil when unknown.
+func timeOrNil(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	t = t.UTC().Truncate(time.Second)
+	return &t
+}
+
+func digestOrEmpty(h v1.Hash) string {
+	if h == (v1.Hash{}) {
+		return ""
+	}
+	return h.String()
 }
 
 // InspectRow is what a --format template sees: one row per step (per layer with
@@ -453,51 +374,84 @@ type InspectRow struct {
 	Share           string
 	Bytes           int64 // uncompressed bytes
 	CompressedBytes int64
-	Instruction     string
+	Instruction     string // the step's instruction, or its comment in brackets when it has none
 	CreatedBy       string
+	Comment         string
 	Created         string // RFC 3339, "" when unknown
 	DiffID          string
 	Digest          string
 	EmptyLayer      bool
 }
 
-func inspectRows(in analyze.Inspection, opts inspectOptions) []any {
+func inspectRows(images []inspectJSON, o inspectRender) []any {
 	var rows []any
-	base := InspectRow{Image: in.Image, ID: shortID(in.ID, opts.noTrunc)}
-	layerRow := func(l analyze.LayerInfo, s analyze.Step) InspectRow {
-		r := base
-		r.Index = fmt.Sprint(l.Index)
-		r.Size, r.CompressedSize = humanSize(l.Size), humanSize(l.CompressedSize)
-		r.Bytes, r.CompressedBytes = l.Size, l.CompressedSize
-		r.Share = share(l.Size, in.Size)
-		r.DiffID, r.Digest = l.DiffID.String(), digestOrEmpty(l.Digest)
-		r.Instruction, r.CreatedBy = s.Instruction, s.CreatedBy
-		if !s.Created.IsZero() {
-			r.Created = s.Created.UTC().Format(time.RFC3339)
+	for _, in := range images {
+		base := InspectRow{Image: in.Image, ID: shortID(in.ID, o.noTrunc)}
+		layerRow := func(l layerJSON, s stepJSON) InspectRow {
+			r := base
+			r.Index = fmt.Sprint(l.Index)
+			r.Size, r.CompressedSize = jsonSize(l.Size), jsonSize(l.CompressedSize)
+			r.Bytes, r.CompressedBytes = jsonBytes(l.Size), jsonBytes(l.CompressedSize)
+			r.Share = shareOf(l.Size, in.Size)
+			r.DiffID, r.Digest = l.DiffID, l.Digest
+			r.Instruction, r.CreatedBy, r.Comment = stepLabel(s.Instruction, s.Comment), s.CreatedBy, s.Comment
+			r.Created = rfc3339(s.Created)
+			return r
 		}
-		return r
-	}
-	if !in.HistoryMatched {
-		for _, l := range in.Layers {
-			rows = append(rows, layerRow(l, analyze.Step{}))
-		}
-		return rows
-	}
-	for _, s := range in.Steps {
-		if s.Layer >= 0 {
-			rows = append(rows, layerRow(in.Layers[s.Layer], s))
+		if !in.HistoryMatched {
+			for _, l := range in.Layers {
+				rows = append(rows, layerRow(l, stepJSON{}))
+			}
 			continue
 		}
-		if opts.layersOnly {
-			continue
+		for _, s := range in.Steps {
+			if s.Layer != nil {
+				rows = append(rows, layerRow(in.Layers[*s.Layer], s))
+				continue
+			}
+			if o.layersOnly {
+				continue
+			}
+			r := base
+			r.Instruction, r.CreatedBy, r.Comment, r.EmptyLayer = stepLabel(s.Instruction, s.Comment), s.CreatedBy, s.Comment, true
+			r.Bytes, r.CompressedBytes = analyze.Unknown, analyze.Unknown
+			r.Created = rfc3339(s.Created)
+			rows = append(rows, r)
 		}
-		r := base
-		r.Instruction, r.CreatedBy, r.EmptyLayer = s.Instruction, s.CreatedBy, true
-		r.Bytes, r.CompressedBytes = analyze.Unknown, analyze.Unknown
-		if !s.Created.IsZero() {
-			r.Created = s.Created.UTC().Format(time.RFC3339)
-		}
-		rows = append(rows, r)
 	}
 	return rows
+}
+
+// inspectIDs is what -q prints: each layer's diff ID, bottom first.
+func inspectIDs(images []inspectJSON, o inspectRender) []string {
+	var ids []string
+	for _, in := range images {
+		for _, l := range in.Layers {
+			ids = append(ids, shortID(l.DiffID, o.noTrunc))
+		}
+	}
+	return ids
+}
+
+func rfc3339(t *time.Time) string {
+	if t == nil {
+		return ""
+	}
+	return t.Format(time.RFC3339)
+}
+
+// jsonSize prints a view's size as the table does: human, "?" when unknown.
+func jsonSize(n *int64) string {
+	if n == nil {
+		return "?"
+	}
+	return humanSize(*n)
+}
+
+// jsonBytes is a view's size for a template: bytes, -1 when unknown.
+func jsonBytes(n *int64) int64 {
+	if n == nil {
+		return analyze.Unknown
+	}
+	return *n
 }

@@ -92,7 +92,7 @@ func TestUsageErrors(t *testing.T) {
 	}{
 		{[]string{"frobnicate"}, ExitUsage, `docker-layers: unknown command "frobnicate"; see 'docker-layers --help'`},
 		{[]string{}, ExitUsage, "a command is required"},
-		{[]string{"inspect"}, ExitUsage, "docker-layers inspect: requires at least 1 image argument(s); see 'docker-layers inspect --help'"},
+		{[]string{"inspect"}, ExitUsage, "docker-layers inspect: requires at least 1 image argument; see 'docker-layers inspect --help'"},
 		{[]string{"inspect", "--nope", "x"}, ExitUsage, "unknown flag: --nope"},
 		{[]string{"inspect", "--format", "{{.Nope", demo("squashed")}, ExitUsage, "invalid --format template"},
 		{[]string{"inspect", "--platform", "amd64", demo("multi")}, ExitUsage, "invalid --platform"},

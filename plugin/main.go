@@ -30,29 +30,30 @@ const (
 )
 
 // Main runs docker-layers as a Docker CLI plugin (`docker layers …`) or, when executed
-// directly, standalone (`docker-layers …`), and exits.
-func Main() {
+// directly, standalone (`docker-layers …`), and returns the exit code for main to exit
+// with.
+func Main() int {
 	dockerCli, err := command.NewDockerCli()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
-		os.Exit(ExitImage)
+		return ExitImage
 	}
 	if cliplugin.RunningStandalone() {
 		err = runStandalone(dockerCli)
 	} else {
-		err = cliplugin.RunPlugin(dockerCli, newRootCommand(dockerCli, "layers"), metadata.Metadata{
+		err = cliplugin.RunPlugin(dockerCli, newRootCommand(newEnv(dockerCli), "layers"), metadata.Metadata{
 			SchemaVersion:    "0.1.0",
 			Vendor:           "docker-layers",
 			Version:          Version,
 			ShortDescription: "Layer sizes, cache reuse and sharing of images",
 		})
 	}
-	os.Exit(exitCode(dockerCli, err))
+	return exitCode(dockerCli, err)
 }
 
 func runStandalone(dockerCli *command.DockerCli) error {
 	opts := cliflags.NewClientOptions()
-	root := newRootCommand(dockerCli, filepath.Base(os.Args[0]))
+	root := newRootCommand(newEnv(dockerCli), filepath.Base(os.Args[0]))
 	// Standalone, the global docker flags (--context, -H, --config, --tls…) are ours.
 	opts.InstallFlags(root.PersistentFlags())
 	root.PersistentPreRunE = func(*cobra.Command, []string) error {

@@ -5,12 +5,17 @@ import (
 	"strings"
 
 	"github.com/docker/cli/cli"
-	"github.com/docker/cli/cli/command"
 	"github.com/spf13/cobra"
 )
 
+func init() {
+	// A subcommand's own PersistentPreRun must never replace the root's, which sets up
+	// the docker CLI (contexts, TLS, config) for plugins and standalone alike.
+	cobra.EnableTraverseRunHooks = true
+}
+
 // newRootCommand is `docker layers` (as a plugin) or `docker-layers` (standalone).
-func newRootCommand(dockerCli command.Cli, name string) *cobra.Command {
+func newRootCommand(e *env, name string) *cobra.Command {
 	root := &cobra.Command{
 		Use:   name + " COMMAND",
 		Short: "Layer sizes, cache reuse and sharing of images",
@@ -32,10 +37,10 @@ instruction made it, which layers images share, and why a rebuild did not reuse 
 		return usageError(cmd, err.Error())
 	})
 	root.AddCommand(
-		newInspectCommand(dockerCli),
-		newDiffCommand(dockerCli),
-		newSharedCommand(dockerCli),
-		newCheckCommand(dockerCli),
+		newInspectCommand(e),
+		newDiffCommand(e),
+		newSharedCommand(e),
+		newCheckCommand(e),
 	)
 	return root
 }
@@ -61,7 +66,7 @@ func noArgs(cmd *cobra.Command, args []string) error {
 func minArgs(n int) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if len(args) < n {
-			return usageError(cmd, fmt.Sprintf("requires at least %d image argument(s)", n))
+			return usageError(cmd, fmt.Sprintf("requires at least %s", plural(n, "image argument")))
 		}
 		return nil
 	}

@@ -1,13 +1,10 @@
 package plugin
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"strings"
-	"sync"
 
-	"github.com/docker/cli/cli/command"
 	"github.com/spf13/cobra"
 
 	"github.com/docker-layers/docker-layers/analyze"
@@ -15,17 +12,15 @@ import (
 )
 
 type sharedOptions struct {
-	format          string
-	noTrunc         bool
+	commonOptions
 	matrix          bool
-	platform        string
 	all             bool
 	includeDangling bool
 	filters         []string
 	uncompressed    bool
 }
 
-func newSharedCommand(dockerCli command.Cli) *cobra.Command {
+func newSharedCommand(e *env) *cobra.Command {
 	var opts sharedOptions
 	cmd := &cobra.Command{
 		Use:   "shared [OPTIONS] IMAGE IMAGE... | --all",
@@ -37,9 +32,12 @@ in two images: the engine stores it once and a registry serves it once. An image
 named twice (two tags of one image) is one image and shares nothing with itself.
 
   SIZE     the image's size, all its layers
-  SHARED   the size of its layers that some other listed image also has
-  UNIQUE   the size of its layers no other listed image has: what removing
+  SHARED   the size of its layers that some other image also has
+  UNIQUE   the size of its layers no other image has: what removing
            only this image would free
+
+With --all, the engine's untagged images count as other images too (they hold
+layers), as "docker system df -v" counts them, even when they are not listed.
 
 Totals: the images' sizes added up as "docker image ls" shows them, the bytes the
 distinct layers really take, and the difference that sharing saves. Layers with the
@@ -47,11 +45,7 @@ same content on different parents are listed apart: the same bytes stored twice.
 
 Sizes are uncompressed; compressed sizes are added when every layer has one.
 
-IMAGE is one of:
-  NAME[:TAG|@DIGEST], IMAGE-ID     an image in the Docker engine (also docker-daemon:REF)
-  docker://NAME[:TAG|@DIGEST]      an image in a registry (manifest and config only)
-  docker-archive:PATH[:NAME:TAG]   a docker save tar
-  oci:DIR[:TAG]                    an OCI image layout
+` + imageRefHelp + `
 
 The engine's images are read from metadata alone (inspect and history, as
 "docker history" does), so --all over hundreds of images is quick.`,
@@ -66,31 +60,32 @@ The engine's images are read from metadata alone (inspect and history, as
 			}
 			return nil
 		},
+		ValidArgsFunction: completeImages(e),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runShared(cmd, dockerCli, args, opts)
+			return runShared(cmd, e, args, opts)
 		},
 	}
 	flags := cmd.Flags()
-	flags.StringVar(&opts.format, "format", "table", formatHelp+" (the template runs once per image, over SharedImageRow)")
-	flags.BoolVar(&opts.noTrunc, "no-trunc", false, "Don't truncate output: full IDs, instructions and image lists")
+	addCommonFlags(flags, &opts.commonOptions, "SharedImageRow (one row per image)", "full IDs, instructions and image lists", "the IDs of the images")
 	flags.BoolVar(&opts.matrix, "matrix", false, "Also show an image × image table of shared bytes")
 	flags.BoolVarP(&opts.all, "all", "a", false, "Every tagged image in the local engine")
-	flags.BoolVar(&opts.includeDangling, "include-dangling", false, "With --all: untagged images too")
+	flags.BoolVar(&opts.includeDangling, "include-dangling", false, "With --all: list untagged images too")
 	flags.StringArrayVarP(&opts.filters, "filter", "f", nil, `With --all: filter images as "docker image ls" does (e.g. reference=app:*)`)
-	flags.BoolVar(&opts.uncompressed, "uncompressed", false, "For docker:// images, download each distinct layer blob once to measure uncompressed sizes (nothing is kept on disk)")
-	addPlatformFlag(flags, &opts.platform)
+	addUncompressedFlag(flags, &opts.uncompressed, "each distinct layer blob once")
+	completeFlags(cmd)
 	return cmd
 }
 
-func runShared(cmd *cobra.Command, dockerCli command.Cli, refs []string, opts sharedOptions) error {
-	format, srcOpts, ctx, stop, err := prepareRun(cmd, dockerCli, opts.format, opts.platform)
+func runShared(cmd *cobra.Command, e *env, refs []string, opts sharedOptions) error {
+	r, err := prepareRun(cmd, e, opts.commonOptions, SharedImageRow{})
 	if err != nil {
 		return err
 	}
-	defer stop()
+	defer r.stop()
 
+	var unlisted []string
 	if opts.all {
-		refs, err = source.ListDaemon(ctx, srcOpts, opts.includeDangling, opts.filters)
+		refs, unlisted, err = source.ListDaemon(r.ctx, r.srcOpts, opts.includeDangling, opts.filters)
 		if errorsIs(err, source.ErrUsage) {
 			return usageError(cmd, err.Error())
 		}
@@ -98,94 +93,57 @@ func runShared(cmd *cobra.Command, dockerCli command.Cli, refs []string, opts sh
 			return imageError(cmd, err)
 		}
 	}
-	images, err := openShared(ctx, refs, srcOpts, opts.uncompressed)
+	need := source.Need{Sizes: source.SizesLocal}
+	if opts.uncompressed {
+		need.Sizes = source.SizesAll
+	}
+	loaded, err := e.load(r.ctx, append(refs, unlisted...), r.srcOpts, need)
 	if err != nil {
 		return imageError(cmd, err)
 	}
-	s := analyze.Share(images)
-
-	out := dockerCli.Out()
-	switch {
-	case format.json:
-		return writeJSON(out, newSharedJSON(s, opts.matrix))
-	case format.tmpl != nil:
-		return format.writeTemplate(out, sharedRows(s, opts))
-	}
-	return writeSharedTable(out, s, opts)
-}
-
-// openWorkers bounds how many images are opened at once: an engine answers several
-// metadata requests in parallel, and --all may list hundreds of images.
-const openWorkers = 8
-
-// openShared opens every image (metadata only where the source has sizes, as the engine
-// does) and fills in unknown uncompressed sizes, reading each distinct layer content
-// once across all the images: a shared layer is not read again for every image that
-// has it. Registry layers are downloaded for that only when download is true.
-func openShared(ctx context.Context, refs []string, opts source.Options, download bool) ([]analyze.Image, error) {
-	opened := make([]*source.Image, len(refs))
-	errs := make([]error, len(refs))
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for range min(openWorkers, len(refs)) {
-		wg.Go(func() {
-			for i := range next {
-				opened[i], errs[i] = source.Open(ctx, refs[i], opts)
-			}
-		})
-	}
-	for i := range refs {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	defer func() {
-		for _, img := range opened {
-			if img != nil {
-				img.Close()
-			}
-		}
-	}()
-	for _, err := range errs {
-		if err != nil {
-			return nil, err
-		}
-	}
-
-	sizes := source.Sizes{}
-	for _, img := range opened {
-		if img.Remote && !download {
-			continue
-		}
-		if err := sizes.Measure(ctx, img); err != nil {
-			return nil, err
-		}
-	}
-	images := make([]analyze.Image, len(opened))
-	for i, img := range opened {
+	defer loaded.Close()
+	images := make([]analyze.Image, len(loaded.Images))
+	for i, img := range loaded.Images {
 		images[i] = img.Image
 	}
-	return images, nil
+	s := analyze.Share(images[:len(refs)], images[len(refs):]...)
+	view := newSharedJSON(s, opts.matrix)
+	return render(e.dockerCli.Out(), r.format, view, renderers[sharedJSON]{
+		table: writeSharedTable,
+		rows:  sharedRows,
+		ids:   sharedIDs,
+	}, r.render)
 }
 
-// compressedKnown reports whether the compressed figures are there to show.
-func compressedKnown(s analyze.Sharing) bool {
-	return s.CompressedTotalSize != analyze.Unknown
-}
+func writeSharedTable(w io.Writer, v sharedJSON, o renderOpts) error {
+	compressed := v.CompressedTotalSize != nil
+	// A registry records compressed sizes only: then they lead, and the unknown
+	// uncompressed columns are left out.
+	uncompressed := v.TotalSize != nil || !compressed
+	num := imageNumbers(v)
 
-func writeSharedTable(w io.Writer, s analyze.Sharing, opts sharedOptions) error {
-	compressed := compressedKnown(s)
-	num := imageNumbers(s)
-
-	fmt.Fprintln(w, "Images (sizes uncompressed"+ifStr(compressed, ", then compressed")+"):")
-	t := &table{header: []string{"#", "IMAGE", "ID", "SIZE", "SHARED", "UNIQUE"}}
+	var what []string
+	if uncompressed {
+		what = append(what, "uncompressed")
+	}
+	if compressed {
+		what = append(what, "compressed")
+	}
+	fmt.Fprintln(w, "Images (sizes "+strings.Join(what, ", then ")+"):")
+	t := &table{header: []string{"#", "IMAGE", "ID"}, flex: 1, width: o.width}
+	if uncompressed {
+		t.header = append(t.header, "SIZE", "SHARED", "UNIQUE")
+	}
 	if compressed {
 		t.header = append(t.header, "COMPRESSED", "SHARED", "UNIQUE")
 	}
-	for i, im := range s.Images {
-		row := []string{num[i], im.Ref, shortID(im.ID, opts.noTrunc), humanSize(im.Size), humanSize(im.SharedSize), humanSize(im.UniqueSize)}
+	for i, im := range v.Images {
+		row := []string{num[i], termSafe(im.Image), shortID(im.ID, o.noTrunc)}
+		if uncompressed {
+			row = append(row, jsonSize(im.Size), jsonSize(im.SharedSize), jsonSize(im.UniqueSize))
+		}
 		if compressed {
-			row = append(row, humanSize(im.CompressedSize), humanSize(im.CompressedSharedSize), humanSize(im.CompressedUniqueSize))
+			row = append(row, jsonSize(im.CompressedSize), jsonSize(im.CompressedSharedSize), jsonSize(im.CompressedUniqueSize))
 		}
 		t.append(row...)
 	}
@@ -194,58 +152,67 @@ func writeSharedTable(w io.Writer, s analyze.Sharing, opts sharedOptions) error 
 	}
 
 	fmt.Fprintln(w)
-	if len(s.Layers) == 0 {
+	if len(v.Layers) == 0 {
 		fmt.Fprintln(w, "Shared layers: none (no layer is in two or more of these images)")
 	} else {
 		fmt.Fprintln(w, "Shared layers, largest first (same chain ID: stored once):")
-		t = &table{header: []string{"SIZE", "INSTRUCTION", "IMAGES"}}
-		if compressed {
-			t.header = []string{"SIZE", "COMPRESSED", "INSTRUCTION", "IMAGES"}
+		t = &table{width: o.width}
+		if uncompressed {
+			t.header = append(t.header, "SIZE")
 		}
-		for _, l := range s.Layers {
-			instr := l.Instruction
-			if instr == "" && l.Comment != "" {
-				instr = "(" + l.Comment + ")"
-			}
+		if compressed {
+			t.header = append(t.header, "COMPRESSED")
+		}
+		t.header = append(t.header, "INSTRUCTION", "IMAGES")
+		t.flex = len(t.header) - 2
+		for _, l := range v.Layers {
+			instr := stepLabel(l.Instruction, l.Comment)
 			if instr == "" {
 				instr = "?"
 			}
-			if opts.noTrunc && l.CreatedBy != "" {
+			if o.noTrunc && l.CreatedBy != "" {
 				instr = strings.Join(strings.Fields(l.CreatedBy), " ")
-			} else if !opts.noTrunc {
+			} else if !o.noTrunc {
 				instr = ellipsis(instr, 60)
 			}
-			row := []string{humanSize(l.Size)}
-			if compressed {
-				row = append(row, humanSize(l.CompressedSize))
+			var row []string
+			if uncompressed {
+				row = append(row, jsonSize(l.Size))
 			}
-			t.append(append(row, instr, imageList(s, num, l.Images, opts.noTrunc))...)
+			if compressed {
+				row = append(row, jsonSize(l.CompressedSize))
+			}
+			t.append(append(row, termSafe(instr), imageList(v, num, l, o.noTrunc))...)
 		}
 		if err := t.render(w); err != nil {
 			return err
 		}
 	}
 
-	if len(s.SameContent) > 0 {
+	if len(v.SameContent) > 0 {
 		fmt.Fprintln(w)
 		fmt.Fprintln(w, "Same content on different parents (same diffID, stored once per parent):")
-		t = &table{header: []string{"SIZE", "COPIES", "STORED TWICE", "DIFF ID", "IMAGES"}}
-		for _, c := range s.SameContent {
-			t.append(humanSize(c.Size), fmt.Sprint(c.Copies), humanSize(c.DuplicateSize()), shortID(c.DiffID.String(), opts.noTrunc), imageList(s, num, c.Images, opts.noTrunc))
+		t = &table{header: []string{"SIZE", "COPIES", "STORED TWICE", "DIFF ID", "IMAGES"}, flex: -1}
+		for _, c := range v.SameContent {
+			dup := "?"
+			if c.Size != nil {
+				dup = humanSize(*c.Size * int64(c.Copies-1))
+			}
+			t.append(jsonSize(c.Size), fmt.Sprint(c.Copies), dup, shortID(c.DiffID, o.noTrunc), imageList(v, num, sharedLayerJSON{Images: c.Images}, o.noTrunc))
 		}
 		if err := t.render(w); err != nil {
 			return err
 		}
 	}
 
-	if opts.matrix {
+	if v.Matrix != nil {
 		fmt.Fprintln(w)
 		fmt.Fprintln(w, "Shared bytes between images (uncompressed; the diagonal is the image's size):")
-		t = &table{header: []string{"#"}}
-		for i := range s.Images {
+		t = &table{header: []string{"#"}, flex: -1}
+		for i := range v.Images {
 			t.header = append(t.header, num[i])
 		}
-		for i, row := range s.Matrix {
+		for i, row := range v.Matrix {
 			cells := []string{num[i]}
 			for _, n := range row {
 				cells = append(cells, humanSize(n))
@@ -258,24 +225,28 @@ func writeSharedTable(w io.Writer, s analyze.Sharing, opts sharedOptions) error 
 	}
 
 	fmt.Fprintln(w)
-	fmt.Fprintf(w, "Total: %s as image ls adds them, %s of distinct layers, %s saved by sharing (uncompressed)\n",
-		humanSize(s.TotalSize), humanSize(s.DiskSize), humanSize(s.SavedSize))
+	if uncompressed {
+		fmt.Fprintf(w, "Total: %s as image ls adds them, %s of distinct layers, %s saved by sharing (uncompressed)\n",
+			jsonSize(v.TotalSize), jsonSize(v.DiskSize), jsonSize(v.SavedSize))
+	}
 	if compressed {
 		fmt.Fprintf(w, "Compressed: %s as image ls adds them, %s of distinct layers, %s saved by sharing\n",
-			humanSize(s.CompressedTotalSize), humanSize(s.CompressedDiskSize), humanSize(s.CompressedSavedSize))
+			jsonSize(v.CompressedTotalSize), jsonSize(v.CompressedDiskSize), jsonSize(v.CompressedSavedSize))
 	}
-	if s.TotalSize == analyze.Unknown {
+	if !uncompressed {
+		fmt.Fprintln(w, "Note: uncompressed sizes are unknown: a registry records only compressed sizes (--uncompressed downloads the layers to measure them)")
+	} else if v.TotalSize == nil {
 		fmt.Fprintln(w, "Note: ? = unknown: a registry records only compressed sizes (--uncompressed downloads the layers to measure them)")
 	}
-	if n := distinctImages(s); n < len(s.Images) {
-		fmt.Fprintf(w, "Note: %d references name %d images; an image named twice is counted once and shares nothing with itself\n", len(s.Images), n)
+	if n := distinctImages(v); n < len(v.Images) {
+		fmt.Fprintf(w, "Note: %d references name %s; an image named twice is counted once and shares nothing with itself\n", len(v.Images), plural(n, "image"))
 	}
 	return nil
 }
 
 // imageNumbers numbers the images for the matrix; the references of one image share a
 // number.
-func imageNumbers(s analyze.Sharing) []string {
+func imageNumbers(s sharedJSON) []string {
 	byID := map[string]string{}
 	out := make([]string, len(s.Images))
 	for i, im := range s.Images {
@@ -289,7 +260,7 @@ func imageNumbers(s analyze.Sharing) []string {
 	return out
 }
 
-func distinctImages(s analyze.Sharing) int {
+func distinctImages(s sharedJSON) int {
 	ids := map[string]bool{}
 	for _, im := range s.Images {
 		ids[im.ID] = true
@@ -297,40 +268,39 @@ func distinctImages(s analyze.Sharing) int {
 	return len(ids)
 }
 
-// imageList names the images that have a layer: "all N" when every listed image does,
-// else the references, or their numbers in the image table when the names would be
-// too long (unless noTrunc).
-func imageList(s analyze.Sharing, num, refs []string, noTrunc bool) string {
-	if len(refs) == len(s.Images) && len(refs) > 2 && !noTrunc {
-		return fmt.Sprintf("all %d", len(refs))
-	}
-	names := strings.Join(refs, ", ")
-	if noTrunc || len(names) <= 50 {
-		return names
-	}
-	numOf := map[string]string{}
-	for i, im := range s.Images {
-		numOf[im.Ref] = num[i]
-	}
-	var nums []string
-	seen := map[string]bool{}
-	for _, r := range refs {
-		if n := numOf[r]; !seen[n] {
-			seen[n] = true
-			nums = append(nums, n)
+// imageList names the images that have a layer: "all N images" when every listed image
+// does, else the references, or their numbers in the image table when the names would
+// be too long (unless noTrunc); images not listed are counted.
+func imageList(s sharedJSON, num []string, l sharedLayerJSON, noTrunc bool) string {
+	var out string
+	switch names := strings.Join(l.Images, ", "); {
+	case len(l.Images) == len(s.Images) && len(l.Images) > 2 && !noTrunc:
+		out = "all " + plural(distinctImages(s), "image")
+	case noTrunc || len(names) <= 50:
+		out = termSafe(names)
+	default:
+		numOf := map[string]string{}
+		for i, im := range s.Images {
+			numOf[im.Image] = num[i]
 		}
+		var nums []string
+		seen := map[string]bool{}
+		for _, r := range l.Images {
+			if n := numOf[r]; !seen[n] {
+				seen[n] = true
+				nums = append(nums, n)
+			}
+		}
+		out = "#" + strings.Join(nums, ", #")
 	}
-	return "#" + strings.Join(nums, ", #")
+	if l.Unlisted > 0 {
+		out += fmt.Sprintf(" + %s", plural(l.Unlisted, "unlisted image"))
+	}
+	return out
 }
 
-func ifStr(b bool, s string) string {
-	if b {
-		return s
-	}
-	return ""
-}
-
-// sharedJSON is `shared --format json`; field names are documented in the README.
+// sharedJSON is `shared --format json`, and the view every shared output is rendered
+// from; field names are documented in the README.
 type sharedJSON struct {
 	Images              []sharedImageJSON `json:"images"`
 	Layers              []sharedLayerJSON `json:"layers"`
@@ -360,10 +330,15 @@ type sharedImageJSON struct {
 type sharedLayerJSON struct {
 	ChainID        string   `json:"chainID"`
 	DiffID         string   `json:"diffID"`
+	Index          int      `json:"index"`
 	Size           *int64   `json:"size"`
 	CompressedSize *int64   `json:"compressedSize,omitempty"`
 	Instruction    string   `json:"instruction"`
+	CreatedBy      string   `json:"createdBy"`
+	Comment        string   `json:"comment,omitempty"`
 	Images         []string `json:"images"`
+	// Unlisted counts the engine's unlisted (untagged) images that also have the layer.
+	Unlisted int `json:"unlisted,omitempty"`
 }
 
 type sameContentJSON struct {
@@ -402,10 +377,14 @@ func newSharedJSON(s analyze.Sharing, matrix bool) sharedJSON {
 		v.Layers = append(v.Layers, sharedLayerJSON{
 			ChainID:        l.ChainID.String(),
 			DiffID:         l.DiffID.String(),
+			Index:          l.Index,
 			Size:           bytesOrNil(l.Size),
 			CompressedSize: bytesOrNil(l.CompressedSize),
 			Instruction:    l.Instruction,
+			CreatedBy:      l.CreatedBy,
+			Comment:        l.Comment,
 			Images:         l.Images,
+			Unlisted:       l.Unlisted,
 		})
 	}
 	for _, c := range s.SameContent {
@@ -442,25 +421,38 @@ type SharedImageRow struct {
 	CompressedUniqueBytes int64
 }
 
-func sharedRows(s analyze.Sharing, opts sharedOptions) []any {
-	rows := make([]any, len(s.Images))
-	for i, im := range s.Images {
+func sharedRows(v sharedJSON, o renderOpts) []any {
+	rows := make([]any, len(v.Images))
+	for i, im := range v.Images {
 		rows[i] = SharedImageRow{
-			Image:                 im.Ref,
-			ID:                    shortID(im.ID, opts.noTrunc),
-			Size:                  humanSize(im.Size),
-			SharedSize:            humanSize(im.SharedSize),
-			UniqueSize:            humanSize(im.UniqueSize),
-			CompressedSize:        humanSize(im.CompressedSize),
-			CompressedSharedSize:  humanSize(im.CompressedSharedSize),
-			CompressedUniqueSize:  humanSize(im.CompressedUniqueSize),
-			Bytes:                 im.Size,
-			SharedBytes:           im.SharedSize,
-			UniqueBytes:           im.UniqueSize,
-			CompressedBytes:       im.CompressedSize,
-			CompressedSharedBytes: im.CompressedSharedSize,
-			CompressedUniqueBytes: im.CompressedUniqueSize,
+			Image:                 im.Image,
+			ID:                    shortID(im.ID, o.noTrunc),
+			Size:                  jsonSize(im.Size),
+			SharedSize:            jsonSize(im.SharedSize),
+			UniqueSize:            jsonSize(im.UniqueSize),
+			CompressedSize:        jsonSize(im.CompressedSize),
+			CompressedSharedSize:  jsonSize(im.CompressedSharedSize),
+			CompressedUniqueSize:  jsonSize(im.CompressedUniqueSize),
+			Bytes:                 jsonBytes(im.Size),
+			SharedBytes:           jsonBytes(im.SharedSize),
+			UniqueBytes:           jsonBytes(im.UniqueSize),
+			CompressedBytes:       jsonBytes(im.CompressedSize),
+			CompressedSharedBytes: jsonBytes(im.CompressedSharedSize),
+			CompressedUniqueBytes: jsonBytes(im.CompressedUniqueSize),
 		}
 	}
 	return rows
+}
+
+// sharedIDs is what -q prints: each listed image's ID, once.
+func sharedIDs(v sharedJSON, o renderOpts) []string {
+	var ids []string
+	seen := map[string]bool{}
+	for _, im := range v.Images {
+		if !seen[im.ID] {
+			seen[im.ID] = true
+			ids = append(ids, shortID(im.ID, o.noTrunc))
+		}
+	}
+	return ids
 }

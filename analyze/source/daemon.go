@@ -158,12 +158,7 @@ func emptyFromSizes(hist []image.HistoryResponseItem, layers int) (empty []bool,
 
 // metadataOnly is true for history text of an instruction that cannot change files.
 func metadataOnly(createdBy string) bool {
-	switch analyze.Keyword(analyze.Instruction(createdBy)) {
-	case "ENV", "CMD", "ENTRYPOINT", "EXPOSE", "LABEL", "USER", "VOLUME", "STOPSIGNAL",
-		"HEALTHCHECK", "SHELL", "ONBUILD", "ARG", "MAINTAINER":
-		return true
-	}
-	return false
+	return analyze.MetadataOnly(analyze.Keyword(analyze.Instruction(createdBy)))
 }
 
 // applyHistorySizes gives each layer the size the engine reports for the step that made

@@ -21,7 +21,7 @@ func TestListDaemon(t *testing.T) {
 	}}
 	opts := Options{Daemon: func() (DaemonClient, error) { return e, nil }}
 
-	refs, err := ListDaemon(context.Background(), opts, false, nil)
+	refs, _, err := ListDaemon(context.Background(), opts, false, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,7 +29,8 @@ func TestListDaemon(t *testing.T) {
 		t.Errorf("tagged: %v, want %v", refs, want)
 	}
 
-	refs, err = ListDaemon(context.Background(), opts, true, []string{"reference=web:*", "dangling=true", "label=a=b"})
+	var unlisted []string
+	refs, unlisted, err = ListDaemon(context.Background(), opts, true, []string{"reference=web:*", "dangling=true", "label=a=b"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,8 +38,12 @@ func TestListDaemon(t *testing.T) {
 		t.Errorf("with dangling: %v, want %v", refs, want)
 	}
 	want := make(client.Filters).Add("reference", "web:*").Add("dangling", "true").Add("label", "a=b")
-	if got := e.listed[len(e.listed)-1]; !reflect.DeepEqual(got, want) {
+	// The filtered listing, then every image: those left out still hold layers.
+	if got := e.listed[len(e.listed)-2]; !reflect.DeepEqual(got, want) {
 		t.Errorf("filters sent %v, want %v", got, want)
+	}
+	if len(e.listed[len(e.listed)-1]) != 0 || len(unlisted) != 0 {
+		t.Errorf("second listing %v, unlisted %v: want an unfiltered listing and nothing left out", e.listed[len(e.listed)-1], unlisted)
 	}
 }
 
@@ -46,14 +51,14 @@ func TestListDaemonErrors(t *testing.T) {
 	e := &fakeEngine{t: t}
 	opts := Options{Daemon: func() (DaemonClient, error) { return e, nil }}
 	for _, f := range []string{"reference", "=x"} {
-		if _, err := ListDaemon(context.Background(), opts, false, []string{f}); !errors.Is(err, ErrUsage) {
+		if _, _, err := ListDaemon(context.Background(), opts, false, []string{f}); !errors.Is(err, ErrUsage) {
 			t.Errorf("filter %q: %v, want a usage error", f, err)
 		}
 	}
 	if len(e.listed) != 0 {
 		t.Errorf("a bad filter still asked the engine")
 	}
-	if _, err := ListDaemon(context.Background(), Options{}, false, nil); !errors.Is(err, ErrUsage) {
+	if _, _, err := ListDaemon(context.Background(), Options{}, false, nil); !errors.Is(err, ErrUsage) {
 		t.Errorf("no daemon configured: %v", err)
 	}
 
@@ -63,14 +68,14 @@ func TestListDaemonErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	_, err = ListDaemon(context.Background(), Options{Daemon: func() (DaemonClient, error) { return c, nil }}, false, nil)
+	_, _, err = ListDaemon(context.Background(), Options{Daemon: func() (DaemonClient, error) { return c, nil }}, false, nil)
 	if err == nil || !strings.Contains(err.Error(), "listing local images: cannot connect to the Docker engine at "+sock) {
 		t.Errorf("no engine: %v", err)
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := ListDaemon(ctx, Options{Daemon: func() (DaemonClient, error) { return c, nil }}, false, nil); !errors.Is(err, context.Canceled) {
+	if _, _, err := ListDaemon(ctx, Options{Daemon: func() (DaemonClient, error) { return c, nil }}, false, nil); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled: %v", err)
 	}
 }

@@ -17,10 +17,11 @@ import (
 
 // Transports, spelled as skopeo spells them.
 const (
-	TransportArchive  = "docker-archive"
-	TransportLayout   = "oci"
-	TransportDaemon   = "docker-daemon"
-	TransportRegistry = "docker"
+	TransportArchive    = "docker-archive"
+	TransportLayout     = "oci"
+	TransportOCIArchive = "oci-archive"
+	TransportDaemon     = "docker-daemon"
+	TransportRegistry   = "docker"
 )
 
 // Image is an opened image. Close it when done.

@@ -2,8 +2,12 @@
 // standalone.
 package main
 
-import "github.com/docker-layers/docker-layers/plugin"
+import (
+	"os"
+
+	"github.com/docker-layers/docker-layers/plugin"
+)
 
 func main() {
-	plugin.Main()
+	os.Exit(plugin.Main())
 }

@@ -28,7 +28,11 @@ type diffJSON struct {
 			Change string `json:"change"`
 		} `json:"changedFiles"`
 	} `json:"firstBreak"`
-	Advice []string `json:"advice"`
+	Advice *struct {
+		Install   string   `json:"install"`
+		Manifests []string `json:"manifests"`
+		Text      []string `json:"text"`
+	} `json:"advice"`
 }
 
 // TestDiffAgreesWithTheBuilder builds the seed's app in both orders with both
@@ -109,12 +113,12 @@ func TestDiffAgreesWithTheBuilder(t *testing.T) {
 				}
 				switch order {
 				case "lazy":
-					if len(d.Advice) == 0 {
-						t.Errorf("the lazy order got no advice:\n%s", out)
+					if d.Advice == nil || len(d.Advice.Text) == 0 || d.Advice.Install != "RUN npm install" {
+						t.Errorf("the lazy order got no advice to move the install:\n%s", out)
 					}
 				case "pro":
-					if len(d.Advice) != 0 {
-						t.Errorf("the professional order got advice: %q", d.Advice)
+					if d.Advice != nil {
+						t.Errorf("the professional order got advice: %+v", d.Advice)
 					}
 				}
 

@@ -1,0 +1,183 @@
+package source
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/docker-layers/docker-layers/analyze"
+)
+
+// SizeNeed says which unknown uncompressed layer sizes Load measures.
+type SizeNeed int
+
+const (
+	// SizesNone reads metadata only.
+	SizesNone SizeNeed = iota
+	// SizesLocal measures the sizes a source does not record, unless reading the layers
+	// would download them (Image.Remote).
+	SizesLocal
+	// SizesAll measures every unknown size, downloading registry blobs if need be.
+	SizesAll
+)
+
+// Need declares what a command reads beyond the images' metadata.
+type Need struct {
+	Sizes SizeNeed
+	// Files, when set, is called once every image is open and returns, per image, the
+	// layer indexes whose entries to read (nil or empty for none).
+	Files func(images []*Image) [][]int
+	// Entry, when set, receives each entry of those layers as it is read instead of
+	// Load keeping them (streaming commands); it may be called from several goroutines
+	// for different layers at once.
+	Entry func(image, layer int, f analyze.File) error
+}
+
+// Loaded is what Load read. Close it when done.
+type Loaded struct {
+	// Images are the opened images, in the order of the references.
+	Images []*Image
+	// Files holds, per image, the entries of the layers Need.Files named (layer index →
+	// entries in tar order), unless Need.Entry took them.
+	Files []map[int][]analyze.File
+	// Downloaded is how many bytes reading each image's layers downloaded (registries).
+	Downloaded []int64
+}
+
+// Close releases every image.
+func (l *Loaded) Close() {
+	for _, img := range l.Images {
+		if img != nil {
+			img.Close()
+		}
+	}
+}
+
+// Opener opens one reference: Open, or in tests a function handing out images built in
+// code.
+type Opener func(ctx context.Context, ref string, opts Options) (*Image, error)
+
+// openWorkers bounds how many images are opened at once: an engine answers several
+// metadata requests in parallel, and a command may list hundreds of images.
+const openWorkers = 8
+
+// Load is the one way commands read images: it opens every reference (in parallel),
+// then reads, in one pass over each image, the layers whose uncompressed sizes need
+// measuring (each distinct content once across all the images) and the layers whose
+// entries the command asked for. On error nothing stays open.
+func Load(ctx context.Context, open Opener, refs []string, opts Options, need Need) (*Loaded, error) {
+	if open == nil {
+		open = Open
+	}
+	l := &Loaded{
+		Images:     make([]*Image, len(refs)),
+		Files:      make([]map[int][]analyze.File, len(refs)),
+		Downloaded: make([]int64, len(refs)),
+	}
+	if err := l.openAll(ctx, open, refs, opts); err != nil {
+		l.Close()
+		return nil, err
+	}
+	var files [][]int
+	if need.Files != nil {
+		files = need.Files(l.Images)
+	}
+	sizes := Sizes{}
+	for _, img := range l.Images {
+		sizes.Known(img)
+	}
+	for k, img := range l.Images {
+		var want []int
+		if measure := need.Sizes == SizesAll || (need.Sizes == SizesLocal && !img.Remote); measure {
+			want = sizes.Missing(img)
+		}
+		var keep []int
+		if k < len(files) {
+			keep = files[k]
+		}
+		for _, i := range keep {
+			if !slices.Contains(want, i) {
+				want = append(want, i)
+			}
+		}
+		if err := l.read(ctx, k, img, want, keep, sizes, need.Entry); err != nil {
+			l.Close()
+			return nil, err
+		}
+	}
+	return l, nil
+}
+
+func (l *Loaded) openAll(ctx context.Context, open Opener, refs []string, opts Options) error {
+	errs := make([]error, len(refs))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range min(openWorkers, len(refs)) {
+		wg.Go(func() {
+			for i := range next {
+				l.Images[i], errs[i] = open(ctx, refs[i], opts)
+			}
+		})
+	}
+	for i := range refs {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// read scans the layers want of image k once: a layer read for its entries has its size
+// measured too, whatever the source.
+func (l *Loaded) read(ctx context.Context, k int, img *Image, want, keep []int, sizes Sizes, entry func(int, int, analyze.File) error) error {
+	if len(want) == 0 {
+		return nil
+	}
+	before := img.BytesDownloaded()
+	err := img.ScanLayers(ctx, want, len(keep) > 0, func(i int, s LayerScan) error {
+		sizes.Record(img, i, s.Size)
+		if !slices.Contains(keep, i) {
+			return nil
+		}
+		if entry == nil {
+			if l.Files[k] == nil {
+				l.Files[k] = map[int][]analyze.File{}
+			}
+			l.Files[k][i] = s.Files
+			if s.Files == nil {
+				l.Files[k][i] = []analyze.File{}
+			}
+			return nil
+		}
+		for _, f := range s.Files {
+			if err := entry(k, i, f); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	l.Downloaded[k] = img.BytesDownloaded() - before
+	return err
+}
+
+// TransportImage names images handed in as go-containerregistry values (tests, tools).
+const TransportImage = "image"
+
+// FromV1 wraps a go-containerregistry image, such as one built in code, as a source
+// image named ref.
+func FromV1(img v1.Image, ref string) (*Image, error) {
+	out, err := fromV1(img, TransportImage)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", ref, err)
+	}
+	out.Ref = ref
+	return out, nil
+}

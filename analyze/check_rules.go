@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"regexp"
 )
 
 // LimitKind says what a rule's limit may be written as.
@@ -256,7 +257,7 @@ func (r MaxGrowth) Evaluate(in CheckInput) RuleResult {
 
 // MaxLayerGrowth limits how much any one layer grew over the baseline's layer at the
 // same position, as Compare pairs them, when that layer was made by the same
-// instruction; a layer the baseline does not have at its position, or made by
+// instruction (the legacy builder's content hashes aside); a layer the baseline does not have at its position, or made by
 // another instruction there, grew by its whole size. The layer reported is the one
 // that grew most.
 type MaxLayerGrowth struct{ Limit int64 }
@@ -281,7 +282,7 @@ func (r MaxLayerGrowth) Evaluate(in CheckInput) RuleResult {
 		}
 		size := in.layerSize(l.New.Layer)
 		var base int64
-		if l.Old != nil && l.Old.Instruction == l.New.Instruction {
+		if l.Old != nil && sameInstruction(l.Old.Instruction, l.New.Instruction) {
 			base = in.layerSize(l.Old.Layer)
 		}
 		if size == Unknown || base == Unknown {
@@ -302,6 +303,16 @@ func (r MaxLayerGrowth) Evaluate(in CheckInput) RuleResult {
 		res.Status = verdict(res.LayersOver == 0, false)
 	}
 	return res
+}
+
+// shortContentHash is the legacy builder's content hash as Instruction shortens it
+// ("COPY dir:4ec656a198d7… ."): it names the inputs, not the instruction.
+var shortContentHash = regexp.MustCompile(`\b(file|dir|multi):[0-9a-f]{12}…`)
+
+// sameInstruction reports whether two normalised instructions are the same step, the
+// legacy builder's content hashes aside (an edited COPY is still that COPY).
+func sameInstruction(a, b string) bool {
+	return a == b || shortContentHash.ReplaceAllString(a, "$1:") == shortContentHash.ReplaceAllString(b, "$1:")
 }
 
 // MinReused sets the share of the baseline's bytes the image must reuse: the sizes

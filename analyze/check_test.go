@@ -175,6 +175,16 @@ func TestMaxLayerGrowth(t *testing.T) {
 	if res.Status != CheckFail || res.Layer.Index != 1 || res.Actual != 50 || res.Layer.BaselineSize != 0 {
 		t.Errorf("a layer made by another instruction: %+v layer %+v", res, res.Layer)
 	}
+	// The legacy builder's COPY names its content's hash: an edit is the same step.
+	legacy := func(hash string, size int64) Image {
+		img := checkImage("app", clayer{instr: "FROM", size: 600}, clayer{instr: "COPY . .", content: hash, size: size})
+		img.Config.History[1].CreatedBy = "/bin/sh -c #(nop) COPY dir:" + strings.Repeat(hash, 64) + " in . "
+		return img
+	}
+	res = MaxLayerGrowth{Limit: 100}.Evaluate(withBaseline(legacy("a", 1000), legacy("b", 1050)))
+	if res.Status != CheckPass || res.Actual != 50 || res.Layer.BaselineSize != 1000 {
+		t.Errorf("a legacy COPY with new content: %+v layer %+v, want 50 bytes of growth", res, res.Layer)
+	}
 	// A layer the baseline lacks grew by all of it.
 	added := withBaseline(old, checkImage("app:v2",
 		clayer{instr: "FROM", size: 600},

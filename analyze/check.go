@@ -148,15 +148,6 @@ type Check struct {
 	Results []RuleResult
 }
 
-// Counts tallies the results by verdict.
-func (c Check) Counts() map[CheckStatus]int {
-	n := map[CheckStatus]int{}
-	for _, r := range c.Results {
-		n[r.Status]++
-	}
-	return n
-}
-
 // CheckImage evaluates rules, in order, on one image.
 func CheckImage(in CheckInput, rules []Rule) Check {
 	c := Check{

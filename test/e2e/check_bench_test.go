@@ -13,20 +13,16 @@ var (
 	checkBenchApp  checkApp
 )
 
-// BenchmarkCheck reports what `check` costs where CI runs it:
+// BenchmarkCheck reports what `check` costs where CI runs it. engine-vs-history runs
+// `check` with size rules on an engine image and `docker history` of the same image
+// alternately (target: check/history at most 1.2, as both make the same two metadata
+// calls, image inspect and history). registry-compressed runs `check --compressed` of a
+// registry image against a registry baseline and counts the registry's blob GETs in
+// its access log (target: 0 layer blob GETs; the two configs are blobs too).
+// engine-vs-registry-baseline checks the engine image against the registry baseline,
+// uncompressed: the layer blobs downloaded to size the baseline's own layers.
 //
-//   - engine-vs-history: `check` with size rules on an engine image against
-//     `docker history` of the same image, run alternately; the target is a ratio of
-//     at most 1.2 (both make the same two metadata calls, inspect and history);
-//
-//   - registry-compressed: `check --compressed` of a registry image against a registry
-//     baseline, with the registry's blob GETs counted from its access log; the target
-//     is 0 layer blob GETs (the two configs are blobs too);
-//
-//   - engine-vs-registry-baseline: the engine image against the registry baseline,
-//     uncompressed: the layer blobs downloaded to size the baseline's own layers.
-//
-//     go test -tags e2e -run '^$' -bench Check -benchtime 10x ./test/e2e/
+//	go test -tags e2e -run '^$' -bench Check -benchtime 10x ./test/e2e/
 func BenchmarkCheck(b *testing.B) {
 	checkBenchOnce.Do(func() { checkBenchApp = buildCheckApp(b, "check-bench") })
 	a := checkBenchApp

@@ -108,81 +108,132 @@ func ruleMessage(c analyze.Check, r analyze.RuleResult) string {
 	if r.Status == analyze.CheckError {
 		return fmt.Sprintf("%s could not be checked: %s", r.Rule, r.Problem)
 	}
-	limit, actual := formatAmount(r.Unit, r.Limit), formatAmount(r.Unit, r.Actual)
-	measure := ""
+	w := ruleWords{c: c, r: r, limit: formatAmount(r.Unit, r.Limit), actual: formatAmount(r.Unit, r.Actual)}
 	if r.Unit == analyze.UnitBytes || r.Bytes != 0 || r.Of != 0 {
-		measure = " (" + measureName(r.Compressed) + ")"
+		w.measure = " (" + measureName(r.Compressed) + ")"
 	}
-	soft := r.Status == analyze.CheckWarn
-	over := func(more string) string {
-		switch {
-		case r.Status == analyze.CheckPass:
-			return "within the " + limit + " limit"
-		case soft:
-			return more + " the " + limit + " warning limit"
-		}
-		return more + " the " + limit + " limit"
+	if say, ok := ruleMessages[r.Rule]; ok {
+		return say(w)
 	}
-	layer := func() string {
-		if r.Layer == nil {
-			return "the image has no layers"
-		}
-		s := fmt.Sprintf("layer %d", r.Layer.Index)
-		if r.Layer.Instruction != "" {
-			s += " (" + r.Layer.Instruction + ")"
-		}
-		return s
+	return fmt.Sprintf("%s: %s, limit %s", r.Rule, w.actual, w.limit)
+}
+
+// ruleMessages word each rule's result, by rule name.
+var ruleMessages = map[string]func(ruleWords) string{
+	"max-size":         sizeMessage,
+	"warn-size":        sizeMessage,
+	"max-layer-size":   layerSizeMessage,
+	"warn-layer-size":  layerSizeMessage,
+	"max-layers":       layersMessage,
+	"max-growth":       growthMessage,
+	"warn-growth":      growthMessage,
+	"max-layer-growth": layerGrowthMessage,
+	"min-reused":       reusedMessage,
+	"max-wasted":       wastedMessage,
+	"min-efficiency":   efficiencyMessage,
+}
+
+// ruleWords are the phrases a rule's message is made of.
+type ruleWords struct {
+	c                      analyze.Check
+	r                      analyze.RuleResult
+	limit, actual, measure string
+}
+
+// verdict words a maximum: "within the 300MB limit", or more+" the 300MB (warning) limit".
+func (w ruleWords) verdict(more string) string {
+	switch w.r.Status {
+	case analyze.CheckPass:
+		return "within the " + w.limit + " limit"
+	case analyze.CheckWarn:
+		return more + " the " + w.limit + " warning limit"
 	}
-	others := ""
-	if r.LayersOver > 1 {
-		others = fmt.Sprintf("; %d layers are over it", r.LayersOver)
+	return more + " the " + w.limit + " limit"
+}
+
+// layer names the layer at fault, with its instruction.
+func (w ruleWords) layer() string {
+	s := fmt.Sprintf("layer %d", w.r.Layer.Index)
+	if w.r.Layer.Instruction != "" {
+		s += " (" + w.r.Layer.Instruction + ")"
 	}
-	switch r.Rule {
-	case "max-size", "warn-size":
-		return fmt.Sprintf("%s is %s%s, %s", c.Image, actual, measure, over("over"))
-	case "max-layer-size", "warn-layer-size":
-		if r.Layer == nil {
-			return "the image has no layers"
-		}
-		return fmt.Sprintf("the largest layer, %s, is %s%s, %s%s", layer(), actual, measure, over("over"), others)
-	case "max-layers":
-		if r.Status == analyze.CheckPass {
-			return fmt.Sprintf("%s has %s, within the limit of %s", c.Image, plural(int(r.Actual), "layer"), limit)
-		}
-		return fmt.Sprintf("%s has %s, more than the limit of %s", c.Image, plural(int(r.Actual), "layer"), limit)
-	case "max-growth", "warn-growth":
-		if r.Unit == analyze.UnitPercent {
-			return fmt.Sprintf("%s %s (%s) over %s's %s%s, %s", c.Image, grewBy(r.Bytes), actual, c.Baseline, humanSize(r.Of), measure, over("more than"))
-		}
-		return fmt.Sprintf("%s %s%s over %s, %s", c.Image, grewBy(int64(r.Actual)), measure, c.Baseline, over("more than"))
-	case "max-layer-growth":
-		if r.Layer == nil {
-			return "the image has no layers"
-		}
-		base := "which " + c.Baseline + " does not have at that position with that instruction"
-		if r.Layer.BaselineSize > 0 {
-			base = fmt.Sprintf("from %s in %s", humanSize(r.Layer.BaselineSize), c.Baseline)
-		}
-		return fmt.Sprintf("%s %s to %s%s, %s, %s%s", layer(), grewBy(int64(r.Actual)), humanSize(r.Layer.Size), measure, base, over("more than"), others)
-	case "min-reused":
-		verdict := "at least the " + limit + " asked"
-		if r.Status != analyze.CheckPass {
-			verdict = "less than the " + limit + " asked"
-		}
-		return fmt.Sprintf("%s reused %s (%s) of %s's %s%s, %s", c.Image, humanSize(r.Bytes), actual, c.Baseline, humanSize(r.Of), measure, verdict)
-	case "max-wasted":
-		if r.Unit == analyze.UnitPercent {
-			return fmt.Sprintf("%s of %s (%s, uncompressed) is wasted, %s", actual, c.Image, humanSize(r.Bytes), over("more than"))
-		}
-		return fmt.Sprintf("%s of %s is wasted (uncompressed), %s", actual, c.Image, over("more than"))
-	case "min-efficiency":
-		verdict := "at least " + limit
-		if r.Status != analyze.CheckPass {
-			verdict = "below " + limit
-		}
-		return fmt.Sprintf("%s's efficiency is %s (%s wasted of %s, uncompressed), %s", c.Image, actual, humanSize(r.Bytes), humanSize(r.Of), verdict)
+	return s
+}
+
+// others counts the other layers over the limit.
+func (w ruleWords) others() string {
+	if w.r.LayersOver > 1 {
+		return fmt.Sprintf("; %d layers are over it", w.r.LayersOver)
 	}
-	return fmt.Sprintf("%s: %s, limit %s", r.Rule, actual, limit)
+	return ""
+}
+
+func sizeMessage(w ruleWords) string {
+	return fmt.Sprintf("%s is %s%s, %s", w.c.Image, w.actual, w.measure, w.verdict("over"))
+}
+
+func layerSizeMessage(w ruleWords) string {
+	if w.r.Layer == nil {
+		return "the image has no layers"
+	}
+	return fmt.Sprintf("the largest layer, %s, is %s%s, %s%s", w.layer(), w.actual, w.measure, w.verdict("over"), w.others())
+}
+
+func layersMessage(w ruleWords) string {
+	verdict := "within"
+	if w.r.Status != analyze.CheckPass {
+		verdict = "more than"
+	}
+	return fmt.Sprintf("%s has %s, %s the limit of %s", w.c.Image, plural(int(w.r.Actual), "layer"), verdict, w.limit)
+}
+
+func growthMessage(w ruleWords) string {
+	growth := int64(w.r.Actual)
+	if w.r.Unit == analyze.UnitPercent {
+		growth = w.r.Bytes
+	}
+	since := " over "
+	if growth < 0 {
+		since = " from "
+	}
+	if w.r.Unit == analyze.UnitPercent {
+		return fmt.Sprintf("%s %s (%s)%s%s's %s%s, %s", w.c.Image, grewBy(growth), w.actual, since, w.c.Baseline, humanSize(w.r.Of), w.measure, w.verdict("more than"))
+	}
+	return fmt.Sprintf("%s %s%s%s%s, %s", w.c.Image, grewBy(growth), w.measure, since, w.c.Baseline, w.verdict("more than"))
+}
+
+func layerGrowthMessage(w ruleWords) string {
+	if w.r.Layer == nil {
+		return "the image has no layers"
+	}
+	base := "which " + w.c.Baseline + " does not have at that position with that instruction"
+	if w.r.Layer.BaselineSize > 0 {
+		base = fmt.Sprintf("from %s in %s", humanSize(w.r.Layer.BaselineSize), w.c.Baseline)
+	}
+	return fmt.Sprintf("%s %s to %s%s, %s, %s%s", w.layer(), grewBy(int64(w.r.Actual)), humanSize(w.r.Layer.Size), w.measure, base, w.verdict("more than"), w.others())
+}
+
+func reusedMessage(w ruleWords) string {
+	verdict := "at least the " + w.limit + " asked"
+	if w.r.Status != analyze.CheckPass {
+		verdict = "less than the " + w.limit + " asked"
+	}
+	return fmt.Sprintf("%s reused %s (%s) of %s's %s%s, %s", w.c.Image, humanSize(w.r.Bytes), w.actual, w.c.Baseline, humanSize(w.r.Of), w.measure, verdict)
+}
+
+func wastedMessage(w ruleWords) string {
+	if w.r.Unit == analyze.UnitPercent {
+		return fmt.Sprintf("%s of %s (%s, uncompressed) is wasted, %s", w.actual, w.c.Image, humanSize(w.r.Bytes), w.verdict("more than"))
+	}
+	return fmt.Sprintf("%s of %s is wasted (uncompressed), %s", w.actual, w.c.Image, w.verdict("more than"))
+}
+
+func efficiencyMessage(w ruleWords) string {
+	verdict := "at least " + w.limit
+	if w.r.Status != analyze.CheckPass {
+		verdict = "below " + w.limit
+	}
+	return fmt.Sprintf("%s's efficiency is %s (%s wasted of %s, uncompressed), %s", w.c.Image, w.actual, humanSize(w.r.Bytes), humanSize(w.r.Of), verdict)
 }
 
 func grewBy(n int64) string {

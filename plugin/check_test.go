@@ -194,3 +194,31 @@ func TestCheckPrintConfigFlag(t *testing.T) {
 		t.Errorf("exit %d, stderr %q, printed:\n%s\nwant:\n%s", code, errOut, out, want)
 	}
 }
+
+// A per-image override applies to the images it matches only: here, compressed sizes
+// for the pro builds, with a larger budget; the lazy build keeps the file's rules.
+func TestCheckPerImageOverrides(t *testing.T) {
+	rules := filepath.Join(t.TempDir(), "rules.yml")
+	cfg := "rules:\n  max-size: 500kB\nimages:\n  - match: \"oci:../testdata/demo:pro-*\"\n    rules:\n      compressed: true\n      max-size: 190kB\n"
+	if err := os.WriteFile(rules, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := runCLI(t, "check", "--format", "json", "--rules", rules, demo("lazy-v2-buildkit"), demo("pro-v2-buildkit"))
+	if code != ExitFinding {
+		t.Errorf("exit %d, want 1 (lazy is over 500kB uncompressed); stderr %s", code, errOut)
+	}
+	var v checkView
+	if err := json.Unmarshal([]byte(out), &v); err != nil {
+		t.Fatal(err)
+	}
+	want := []struct {
+		sizes, status string
+		limit         float64
+	}{{"uncompressed", "fail", 500e3}, {"compressed", "pass", 190e3}}
+	for i, w := range want {
+		im := v.Images[i]
+		if im.Sizes != w.sizes || im.Status != w.status || im.Rules[0].Limit != w.limit {
+			t.Errorf("%s: %s sizes, %s, limit %v; want %s, %s, %v", im.Image, im.Sizes, im.Status, im.Rules[0].Limit, w.sizes, w.status, w.limit)
+		}
+	}
+}

@@ -235,9 +235,7 @@ func parseCheckConfig(file string, data []byte) (checkConfig, []string) {
 			p.errorf(k, "unknown key %q (the file has rules: and images:)", key)
 		}
 	})
-	if len(p.errs) > 0 {
-		return cfg, p.errs
-	}
+	// Contradictions among the values that parsed, alongside the other problems.
 	p.errs = append(p.errs, cfg.rules.contradictions(func(string) bool { return true })...)
 	for _, im := range cfg.images {
 		p.errs = append(p.errs, cfg.rules.merge(im.rules).contradictions(im.rules.setAt)...)

@@ -157,6 +157,8 @@ images:
 		`ci.yml:11: max-layers: "many" is not a whole number`,
 		`ci.yml:12: an images entry needs match: PATTERN`,
 		`ci.yml:18: unknown key "extra" in an images entry`,
+		// Contradictions among the values that did parse come too.
+		`ci.yml:16: warn-size 2GB is above max-size 1GB (ci.yml:17)`,
 	}
 	checkErrors(t, errs, want)
 

@@ -36,6 +36,9 @@ func runCLIWith(t *testing.T, images map[string]v1.Image, args ...string) (stdou
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := dockerCli.Initialize(cliflags.NewClientOptions()); err != nil {
+		t.Fatal(err)
+	}
 	e := &env{dockerCli: dockerCli, now: func() time.Time { return testNow }}
 	if images != nil {
 		e.open = func(ctx context.Context, ref string, opts source.Options) (*source.Image, error) {

@@ -103,3 +103,24 @@ func TestTableFitsWidth(t *testing.T) {
 		}
 	}
 }
+
+// Shell completion: file paths after a file transport, transports and engine images
+// otherwise, platforms for --platform.
+func TestCompletion(t *testing.T) {
+	// No engine answers here: completion must still offer the rest.
+	t.Setenv("DOCKER_HOST", "unix://"+t.TempDir()+"/no-engine.sock")
+	out, _, _ := runCLI(t, "__complete", "inspect", "oci:")
+	if !strings.HasSuffix(strings.TrimSpace(out), ":0") {
+		t.Errorf("after oci: want file completion (directive 0), got %q", out)
+	}
+	out, _, _ = runCLI(t, "__complete", "diff", "")
+	for _, want := range []string{"docker-archive:", "oci-archive:", "docker://"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no %q offered: %q", want, out)
+		}
+	}
+	out, _, _ = runCLI(t, "__complete", "shared", "--platform", "")
+	if !strings.Contains(out, "linux/amd64") {
+		t.Errorf("no platforms offered: %q", out)
+	}
+}

@@ -173,7 +173,7 @@ func checkSettings(cmd *cobra.Command, opts checkOptions) (checkConfig, ruleSet,
 	var errs []string
 	cfg := checkConfig{rules: newRuleSet()}
 	file := opts.rulesFile
-	data, err := os.ReadFile(orDefault(file, defaultRulesFile))
+	data, err := readRulesFile(orDefault(file, defaultRulesFile))
 	switch {
 	case err == nil:
 		var cfgErrs []string
@@ -218,6 +218,22 @@ func checkSettings(cmd *cobra.Command, opts checkOptions) (checkConfig, ruleSet,
 		return cfg, flags, cli.StatusError{StatusCode: ExitUsage, Status: strings.Join(errs, "\n")}
 	}
 	return cfg, flags, nil
+}
+
+// maxRulesFile caps what is read of a rules file: budgets take a few hundred bytes.
+const maxRulesFile = 1 << 20
+
+func readRulesFile(name string) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxRulesFile+1))
+	if err == nil && len(data) > maxRulesFile {
+		err = errors.New("larger than 1 MiB: not a rules file")
+	}
+	return data, err
 }
 
 // checkImages loads each image and the baselines its rules compare with, reading

@@ -58,6 +58,11 @@ func buildCheckApp(t testing.TB, name string) checkApp {
 	t.Helper()
 	ctx := copyContext(t, "app")
 	a := checkApp{v1: "e2e/" + name + ":v1", v2: "e2e/" + name + ":v2", repo: name}
+	// A file of this test's own even in v1: an image of the pristine context would be
+	// a cache hit for other tests' builds, with this copy's file times in its layers.
+	if err := os.WriteFile(filepath.Join(ctx, "src", name+".txt"), []byte(name+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	build(t, ctx, "Dockerfile.pro", a.v1, false)
 	// A larger source file unique to this test: a cache hit from another test's edit
 	// would make the versions the same image.

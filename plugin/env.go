@@ -57,6 +57,13 @@ func (e *env) sourceOptions(opts source.Options) source.Options {
 		}
 		return c, nil
 	}
+	opts.Containers = func() (source.ContainerClient, error) {
+		c := dockerCli.Client()
+		if c == nil {
+			return nil, fmt.Errorf("no Docker engine client")
+		}
+		return c, nil
+	}
 	if errOut := dockerCli.Err(); errOut != nil && errOut.IsTerminal() {
 		opts.Progress = func(p source.Progress) {
 			end := ""

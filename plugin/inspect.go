@@ -19,20 +19,21 @@ type inspectOptions struct {
 	layersOnly   bool
 	uncompressed bool
 	human        bool
+	containerOptions
 }
 
 func newInspectCommand(e *env) *cobra.Command {
 	var opts inspectOptions
 	cmd := &cobra.Command{
-		Use:   "inspect [OPTIONS] IMAGE [IMAGE...]",
+		Use:   "inspect [OPTIONS] IMAGE|CONTAINER [IMAGE|CONTAINER...]",
 		Short: "Show each layer's size and the instruction that made it",
 		Long: `Show each layer of an image, bottom to top: its uncompressed size, its compressed
 size where the source stores compressed blobs, its share of the image, and the
 instruction that made it. Metadata-only steps (ENV, CMD, ...) appear between the layers.
 
-` + imageRefHelp,
+` + imageRefHelp + "\n\n" + containerRefHelp,
 		Args:              minArgs(1),
-		ValidArgsFunction: completeImages(e),
+		ValidArgsFunction: completeImagesOrContainers(e),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runInspect(cmd, e, args, opts)
 		},
@@ -42,6 +43,7 @@ instruction that made it. Metadata-only steps (ENV, CMD, ...) appear between the
 	flags.BoolVar(&opts.layersOnly, "layers-only", false, "Show only the steps that made a layer")
 	flags.BoolVar(&opts.human, "human", true, "Print sizes and dates in human readable format")
 	addUncompressedFlag(flags, &opts.uncompressed, "every layer blob")
+	addContainerFlags(flags, &opts.containerOptions)
 	completeFlags(cmd)
 	return cmd
 }
@@ -52,6 +54,15 @@ func runInspect(cmd *cobra.Command, e *env, refs []string, opts inspectOptions) 
 		return err
 	}
 	defer r.stop()
+	co, err := opts.containerOptions.analysis(cmd)
+	if err != nil {
+		return err
+	}
+	// A container is read first; its image then loads by ID like any other.
+	containers, refs, err := readContainers(r.ctx, e, refs, r.srcOpts, co)
+	if err != nil {
+		return imageError(cmd, err)
+	}
 	need := source.Need{Sizes: source.SizesLocal}
 	if opts.uncompressed {
 		need.Sizes = source.SizesAll
@@ -66,7 +77,14 @@ func runInspect(cmd *cobra.Command, e *env, refs []string, opts inspectOptions) 
 		if n := loaded.Downloaded[i]; n > 0 {
 			fmt.Fprintf(e.dockerCli.Err(), "%s: downloaded %s (%d bytes) from the registry to measure uncompressed sizes; nothing was kept\n", termSafe(img.Ref), humanSize(n), n)
 		}
-		view[i] = newInspectJSON(analyze.Inspect(img.Image))
+		in := analyze.Inspect(img.Image)
+		if d := containers[i]; d != nil {
+			in.Image = d.Container.Image
+			view[i] = newInspectJSON(in)
+			view[i].Container = newContainerJSON(analyze.InspectContainer(d.Container, in.Config.Volumes, d.Others, d.VolumeSizes, co), opts.files)
+			continue
+		}
+		view[i] = newInspectJSON(in)
 	}
 	o := inspectRender{renderOpts: r.render, layersOnly: opts.layersOnly, human: opts.human}
 	return render(e.dockerCli.Out(), r.format, view, renderers[[]inspectJSON]{
@@ -98,6 +116,8 @@ type inspectJSON struct {
 	Layers         []layerJSON `json:"layers"`
 	Steps          []stepJSON  `json:"steps"`
 	Config         configJSON  `json:"config"`
+	// Container is the container inspected, on top of this image; absent for an image.
+	Container *containerJSON `json:"container,omitempty"`
 }
 
 type layerJSON struct {
@@ -188,6 +208,11 @@ func writeInspectTables(w io.Writer, images []inspectJSON, o inspectRender) erro
 		if err := writeInspectTable(w, in, o); err != nil {
 			return err
 		}
+		if in.Container != nil {
+			if err := writeContainerTable(w, in.Container, o); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
@@ -235,6 +260,10 @@ func writeInspectTable(w io.Writer, in inspectJSON, o inspectRender) error {
 			l := in.Layers[*s.Layer]
 			row(fmt.Sprint(l.Index), created, size(l.Size), size(l.CompressedSize), shareOf(l.Size, in.Size), text(stepLabel(s.Instruction, s.Comment), s.CreatedBy))
 		}
+	}
+	if c := in.Container; c != nil {
+		// The container's writable layer sits on top of the image's layers.
+		row("rw", "", size(c.SizeRw), "", "", "(writable layer of container "+termSafe(c.Name)+")")
 	}
 	if err := t.render(w); err != nil {
 		return err
@@ -366,7 +395,10 @@ func digestOrEmpty(h v1.Hash) string {
 // --layers-only), in build order. Sizes are human-readable; *Bytes fields are bytes
 // (-1 when unknown).
 type InspectRow struct {
-	Image           string
+	Image string
+	// Container is the container's name when a container was inspected; its writable
+	// layer is the last row, with Index "rw".
+	Container       string
 	ID              string
 	Index           string // layer index, "" for a metadata-only step
 	Size            string // uncompressed
@@ -387,6 +419,9 @@ func inspectRows(images []inspectJSON, o inspectRender) []any {
 	var rows []any
 	for _, in := range images {
 		base := InspectRow{Image: in.Image, ID: shortID(in.ID, o.noTrunc)}
+		if in.Container != nil {
+			base.Container = in.Container.Name
+		}
 		layerRow := func(l layerJSON, s stepJSON) InspectRow {
 			r := base
 			r.Index = fmt.Sprint(l.Index)
@@ -398,13 +433,14 @@ func inspectRows(images []inspectJSON, o inspectRender) []any {
 			r.Created = rfc3339(s.Created)
 			return r
 		}
+		steps := in.Steps
 		if !in.HistoryMatched {
 			for _, l := range in.Layers {
 				rows = append(rows, layerRow(l, stepJSON{}))
 			}
-			continue
+			steps = nil
 		}
-		for _, s := range in.Steps {
+		for _, s := range steps {
 			if s.Layer != nil {
 				rows = append(rows, layerRow(in.Layers[*s.Layer], s))
 				continue
@@ -417,6 +453,9 @@ func inspectRows(images []inspectJSON, o inspectRender) []any {
 			r.Bytes, r.CompressedBytes = analyze.Unknown, analyze.Unknown
 			r.Created = rfc3339(s.Created)
 			rows = append(rows, r)
+		}
+		if in.Container != nil {
+			rows = append(rows, writableRow(base, in.Container))
 		}
 	}
 	return rows

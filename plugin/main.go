@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"syscall"
 
 	"github.com/docker/cli/cli"
 	"github.com/docker/cli/cli-plugins/metadata"
@@ -33,15 +35,22 @@ const (
 // directly, standalone (`docker-layers …`), and returns the exit code for main to exit
 // with.
 func Main() int {
+	// Ctrl-C and SIGTERM are caught from the very start, so one that comes while the
+	// docker CLI is still being set up ends the command as "interrupted" (exit 130)
+	// instead of killing it.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	dockerCli, err := command.NewDockerCli()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return ExitImage
 	}
 	if cliplugin.RunningStandalone() {
-		err = runStandalone(dockerCli)
+		err = runStandalone(ctx, dockerCli)
 	} else {
-		err = cliplugin.RunPlugin(dockerCli, newRootCommand(newEnv(dockerCli), "layers"), metadata.Metadata{
+		root := newRootCommand(newEnv(dockerCli), "layers")
+		withContext(root, ctx)
+		err = cliplugin.RunPlugin(dockerCli, root, metadata.Metadata{
 			SchemaVersion:    "0.1.0",
 			Vendor:           "docker-layers",
 			Version:          Version,
@@ -51,9 +60,19 @@ func Main() int {
 	return exitCode(dockerCli, err)
 }
 
-func runStandalone(dockerCli *command.DockerCli) error {
+// withContext gives every command ctx, which the plugin machinery would otherwise
+// replace with a context of its own.
+func withContext(cmd *cobra.Command, ctx context.Context) {
+	cmd.SetContext(ctx)
+	for _, c := range cmd.Commands() {
+		withContext(c, ctx)
+	}
+}
+
+func runStandalone(ctx context.Context, dockerCli *command.DockerCli) error {
 	opts := cliflags.NewClientOptions()
 	root := newRootCommand(newEnv(dockerCli), filepath.Base(os.Args[0]))
+	withContext(root, ctx)
 	// Standalone, the global docker flags (--context, -H, --config, --tls…) are ours.
 	opts.InstallFlags(root.PersistentFlags())
 	root.PersistentPreRunE = func(*cobra.Command, []string) error {
@@ -65,7 +84,7 @@ func runStandalone(dockerCli *command.DockerCli) error {
 	root.SetIn(dockerCli.In())
 	root.SetOut(dockerCli.Out())
 	root.SetErr(dockerCli.Err())
-	return root.Execute()
+	return root.ExecuteContext(ctx)
 }
 
 // exitCode prints err as one line on stderr and returns the documented exit code.

@@ -18,6 +18,7 @@ type sharedOptions struct {
 	includeDangling bool
 	filters         []string
 	uncompressed    bool
+	containers      bool
 }
 
 func newSharedCommand(e *env) *cobra.Command {
@@ -53,8 +54,8 @@ The engine's images are read from metadata alone (inspect and history, as
 			switch {
 			case opts.all && len(args) > 0:
 				return usageError(cmd, "--all takes no IMAGE arguments")
-			case !opts.all && (opts.includeDangling || len(opts.filters) > 0):
-				return usageError(cmd, "--include-dangling and --filter need --all")
+			case !opts.all && (opts.includeDangling || len(opts.filters) > 0 || opts.containers):
+				return usageError(cmd, "--include-dangling, --filter and --containers need --all")
 			case !opts.all && len(args) == 0:
 				return usageError(cmd, "requires at least 1 image argument, or --all")
 			}
@@ -72,6 +73,7 @@ The engine's images are read from metadata alone (inspect and history, as
 	flags.BoolVar(&opts.includeDangling, "include-dangling", false, "With --all: list untagged images too")
 	flags.StringArrayVarP(&opts.filters, "filter", "f", nil, `With --all: filter images as "docker image ls" does (e.g. reference=app:*)`)
 	addUncompressedFlag(flags, &opts.uncompressed, "each distinct layer blob once")
+	flags.BoolVar(&opts.containers, "containers", false, "With --all: also the containers' writable layers (running and stopped), per image and in total")
 	completeFlags(cmd)
 	return cmd
 }
@@ -108,8 +110,15 @@ func runShared(cmd *cobra.Command, e *env, refs []string, opts sharedOptions) er
 	}
 	s := analyze.Share(images[:len(refs)], images[len(refs):]...)
 	view := newSharedJSON(s, opts.matrix)
+	if opts.containers {
+		u, err := readWritable(r.ctx, r.srcOpts)
+		if err != nil {
+			return imageError(cmd, err)
+		}
+		view.Containers = newWritableJSON(u)
+	}
 	return render(e.dockerCli.Out(), r.format, view, renderers[sharedJSON]{
-		table: writeSharedTable,
+		table: writeSharedTables,
 		rows:  sharedRows,
 		ids:   sharedIDs,
 	}, r.render)
@@ -314,6 +323,8 @@ type sharedJSON struct {
 	// Matrix is there with --matrix: matrix[i][j] is the bytes images[i] and images[j]
 	// share.
 	Matrix [][]int64 `json:"matrix,omitempty"`
+	// Containers is there with --containers: the containers' writable layers.
+	Containers *writableJSON `json:"containers,omitempty"`
 }
 
 type sharedImageJSON struct {
@@ -419,6 +430,12 @@ type SharedImageRow struct {
 	CompressedBytes       int64
 	CompressedSharedBytes int64
 	CompressedUniqueBytes int64
+	// Containers and WritableSize (WritableBytes) are, with --containers, how many
+	// containers run from the image and their writable layers' total ("?" and -1
+	// without --containers).
+	Containers    int
+	WritableSize  string
+	WritableBytes int64
 }
 
 func sharedRows(v sharedJSON, o renderOpts) []any {
@@ -440,6 +457,10 @@ func sharedRows(v sharedJSON, o renderOpts) []any {
 			CompressedSharedBytes: jsonBytes(im.CompressedSharedSize),
 			CompressedUniqueBytes: jsonBytes(im.CompressedUniqueSize),
 		}
+		r := rows[i].(SharedImageRow)
+		r.Containers, r.WritableBytes = writableOf(v.Containers, im.ID)
+		r.WritableSize = humanSize(r.WritableBytes)
+		rows[i] = r
 	}
 	return rows
 }

@@ -137,6 +137,9 @@ type Options struct {
 	// references to the engine (and, when known, to learn the engine's platform for a
 	// multi-platform registry image), so commands on files never touch the engine.
 	Daemon func() (DaemonClient, error)
+	// Containers supplies the engine client that containers are read with (see
+	// ResolveContainer); like Daemon, it is called only when a reference may name one.
+	Containers func() (ContainerClient, error)
 	// Progress, when set, is told how a long stream (an engine export, layer blobs
 	// downloaded from a registry) is going: a few times a second once it has run for a
 	// second, and once more with Done set. Quick reads report nothing.

@@ -36,6 +36,8 @@ type File struct {
 	Size int64
 	// Link is a symlink's or hardlink's target.
 	Link string
+	// Mode is the entry's permission bits (0o755), as the layer tar records them.
+	Mode int64
 	// Digest is the sha256 of a regular file's content ("sha256:…"), so an edit that
 	// keeps the size still shows; empty for other kinds and when sizes alone were asked.
 	Digest string
@@ -90,7 +92,7 @@ func fileOf(hdr *tar.Header) File {
 	case strings.HasPrefix(base, whiteoutPrefix):
 		return File{Path: path.Join(dir, strings.TrimPrefix(base, whiteoutPrefix)), Kind: KindWhiteout}
 	}
-	f := File{Path: p, Link: hdr.Linkname}
+	f := File{Path: p, Link: hdr.Linkname, Mode: hdr.Mode & 0o7777}
 	switch hdr.Typeflag {
 	case tar.TypeReg: // archive/tar reads the old TypeRegA as TypeReg
 		f.Kind, f.Size = KindFile, hdr.Size

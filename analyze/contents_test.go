@@ -72,11 +72,11 @@ func TestScanLayerCountsRegularFilesOnce(t *testing.T) {
 		t.Errorf("size = %d, want 1010 (regular files, the hardlink once)", size)
 	}
 	want := []File{
-		{Path: "/app", Kind: KindDir},
-		{Path: "/app/big", Kind: KindFile, Size: 1000, Digest: digestOf(strings.Repeat("x", 1000))},
-		{Path: "/app/big-again", Kind: KindHardlink, Link: "app/big"},
-		{Path: "/app/link", Kind: KindSymlink, Link: "big"},
-		{Path: "/app/small", Kind: KindFile, Size: 10, Digest: digestOf(strings.Repeat("x", 10))},
+		{Path: "/app", Kind: KindDir, Mode: 0o644},
+		{Path: "/app/big", Kind: KindFile, Size: 1000, Mode: 0o644, Digest: digestOf(strings.Repeat("x", 1000))},
+		{Path: "/app/big-again", Kind: KindHardlink, Link: "app/big", Mode: 0o644},
+		{Path: "/app/link", Kind: KindSymlink, Link: "big", Mode: 0o644},
+		{Path: "/app/small", Kind: KindFile, Size: 10, Mode: 0o644, Digest: digestOf(strings.Repeat("x", 10))},
 		{Path: "/app/gone", Kind: KindWhiteout},
 		{Path: "/etc", Kind: KindOpaque},
 	}

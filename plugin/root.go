@@ -41,6 +41,7 @@ instruction made it, which layers images share, and why a rebuild did not reuse 
 		newDiffCommand(e),
 		newSharedCommand(e),
 		newCheckCommand(e),
+		newPredictCommand(e),
 	)
 	return root
 }

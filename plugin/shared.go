@@ -19,12 +19,13 @@ type sharedOptions struct {
 	filters         []string
 	uncompressed    bool
 	containers      bool
+	reg             registryOptions
 }
 
 func newSharedCommand(e *env) *cobra.Command {
 	var opts sharedOptions
 	cmd := &cobra.Command{
-		Use:   "shared [OPTIONS] IMAGE IMAGE... | --all",
+		Use:   "shared [OPTIONS] IMAGE IMAGE... | --all | --registry HOST[/NAMESPACE]",
 		Short: "Show which layers images share, and what each image really costs on disk",
 		Long: `Show which layers a set of images share and what each image really costs.
 
@@ -49,8 +50,26 @@ Sizes are uncompressed; compressed sizes are added when every layer has one.
 ` + imageRefHelp + `
 
 The engine's images are read from metadata alone (inspect and history, as
-"docker history" does), so --all over hundreds of images is quick.`,
+"docker history" does), so --all over hundreds of images is quick.
+
+With --registry, every tag of a registry (or of a namespace, --repo, --tags, --latest)
+is read from its manifest and config, never a layer blob, --jobs at a time; sizes are
+compressed, as the registry stores them, and the registry's own storage is added:
+each blob once by digest, and what storing it once saves. Manifests and configs are
+cached by digest in $XDG_CACHE_HOME/docker-layers, so a rerun sends one HEAD per tag.
+--format jsonl streams one object per image as it is read and a summary at the end.
+A repository or tag that cannot be read is reported on stderr and skipped; the exit
+status is then 3, after the results for the rest.`,
 		Args: func(cmd *cobra.Command, args []string) error {
+			if err := opts.reg.check(cmd, args, opts.all); err != nil {
+				return err
+			}
+			if opts.reg.registry != "" {
+				return nil
+			}
+			if opts.format == "jsonl" {
+				return usageError(cmd, "--format jsonl needs --registry")
+			}
 			switch {
 			case opts.all && len(args) > 0:
 				return usageError(cmd, "--all takes no IMAGE arguments")
@@ -63,6 +82,9 @@ The engine's images are read from metadata alone (inspect and history, as
 		},
 		ValidArgsFunction: completeImages(e),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.reg.registry != "" {
+				return runSharedRegistry(cmd, e, opts)
+			}
 			return runShared(cmd, e, args, opts)
 		},
 	}
@@ -74,6 +96,7 @@ The engine's images are read from metadata alone (inspect and history, as
 	flags.StringArrayVarP(&opts.filters, "filter", "f", nil, `With --all: filter images as "docker image ls" does (e.g. reference=app:*)`)
 	addUncompressedFlag(flags, &opts.uncompressed, "each distinct layer blob once")
 	flags.BoolVar(&opts.containers, "containers", false, "With --all: also the containers' writable layers (running and stopped), per image and in total")
+	addRegistryFlags(flags, &opts.reg)
 	completeFlags(cmd)
 	return cmd
 }
@@ -242,9 +265,13 @@ func writeSharedTable(w io.Writer, v sharedJSON, o renderOpts) error {
 		fmt.Fprintf(w, "Compressed: %s as image ls adds them, %s of distinct layers, %s saved by sharing\n",
 			jsonSize(v.CompressedTotalSize), jsonSize(v.CompressedDiskSize), jsonSize(v.CompressedSavedSize))
 	}
-	if !uncompressed {
+	switch {
+	case v.Registry != nil:
+		// --registry reads metadata only, by design: its own block says what it stores.
+		writeRegistryStorage(w, v.Registry)
+	case !uncompressed:
 		fmt.Fprintln(w, "Note: uncompressed sizes are unknown: a registry records only compressed sizes (--uncompressed downloads the layers to measure them)")
-	} else if v.TotalSize == nil {
+	case v.TotalSize == nil:
 		fmt.Fprintln(w, "Note: ? = unknown: a registry records only compressed sizes (--uncompressed downloads the layers to measure them)")
 	}
 	if n := distinctImages(v); n < len(v.Images) {
@@ -325,6 +352,8 @@ type sharedJSON struct {
 	Matrix [][]int64 `json:"matrix,omitempty"`
 	// Containers is there with --containers: the containers' writable layers.
 	Containers *writableJSON `json:"containers,omitempty"`
+	// Registry is there with --registry: the registry's own storage figures.
+	Registry *registryJSON `json:"registry,omitempty"`
 }
 
 type sharedImageJSON struct {

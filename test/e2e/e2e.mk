@@ -13,3 +13,9 @@ e2e: e2e-setup
 
 e2e-smoke: e2e-setup
 	go test -tags e2e -count=1 -timeout 10m -run Smoke -v ./test/e2e/...
+
+# Registry scale (issue 16): 1,000 repositories × 5 tags pushed to the private registry,
+# walked cold, warm and without the cache; takes a few minutes.
+.PHONY: bench-registry
+bench-registry: e2e-setup
+	go test -tags e2e -count=1 -run '^$$' -bench RegistryWalk -benchtime 1x -timeout 30m ./test/e2e/

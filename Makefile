@@ -4,6 +4,7 @@ PLUGIN_DIR := $(HOME)/.docker/cli-plugins
 GO         ?= go
 export TZ  := UTC
 
+SHELL := /bin/bash
 .PHONY: build install test lint demo testdata e2e bench bench-e2e fuzz clean
 
 build:
@@ -51,11 +52,23 @@ bench:
 bench-e2e: e2e-setup
 	$(GO) test -tags e2e -run '^$$' -bench . -benchtime 3x -timeout 30m ./test/e2e/
 
-# Short fuzzing runs over the parsers of untrusted input (go test -fuzz runs one target at a time).
-FUZZTIME ?= 20s
+# Fuzzing of every parser of untrusted input (go test -fuzz runs one target at a time):
+# history text and layer tars (analyze, fast: no docker client linked), docker save
+# archives read in place and as streams, OCI index, manifest and config documents.
+# CI runs each for FUZZTIME=3s; `make fuzz` runs longer. A new interesting input is
+# minimized with at most FUZZMINIMIZE runs, so short runs spend their time fuzzing.
+FUZZTIME ?= 30s
+FUZZMINIMIZE ?= 10x
+FUZZ_TARGETS := ./analyze/:FuzzInstruction ./analyze/:FuzzHistory ./analyze/:FuzzScanLayer \
+	./analyze/source/:FuzzArchive ./analyze/source/:FuzzArchiveStream \
+	./analyze/source/:FuzzOCIIndex ./analyze/source/:FuzzOCIManifest ./analyze/source/:FuzzOCIConfig
 fuzz:
-	$(GO) test -run XXX -fuzz FuzzInstruction -fuzztime $(FUZZTIME) ./analyze/
-	$(GO) test -run XXX -fuzz FuzzScanLayer -fuzztime $(FUZZTIME) ./analyze/
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "== $$name ($$pkg, $(FUZZTIME))"; \
+		$(GO) test -run XXX -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZE) $$pkg 2>&1 | grep -E '^(fuzz: elapsed: [0-9]+s, execs|--- FAIL|ok|FAIL|\s+)' | tail -n 3; \
+		test $${PIPESTATUS[0]} -eq 0; \
+	done
 
 clean:
 	rm -rf bin

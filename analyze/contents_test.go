@@ -3,6 +3,7 @@ package analyze
 import (
 	"archive/tar"
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"strings"
@@ -64,7 +65,7 @@ func TestScanLayerCountsRegularFilesOnce(t *testing.T) {
 		entry{name: ".wh..wh.plnk/", typeflag: tar.TypeDir},
 	)
 	var files []File
-	size, err := ScanLayer(layer, func(f File) error { files = append(files, f); return nil })
+	size, err := ScanLayer(context.Background(), layer, ScanOptions{}, func(f File) error { files = append(files, f); return nil })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,11 +92,27 @@ func TestScanLayerCountsRegularFilesOnce(t *testing.T) {
 }
 
 func TestScanLayerEmptyAndBroken(t *testing.T) {
-	if size, err := ScanLayer(tarOf(t), nil); err != nil || size != 0 {
+	if size, err := ScanLayer(context.Background(), tarOf(t), ScanOptions{}, nil); err != nil || size != 0 {
 		t.Errorf("empty layer: %d, %v", size, err)
 	}
 	broken := tarOf(t, entry{name: "f", typeflag: tar.TypeReg, size: 600})
-	if _, err := ScanLayer(bytes.NewReader(broken.Bytes()[:700]), nil); err == nil {
+	if _, err := ScanLayer(context.Background(), bytes.NewReader(broken.Bytes()[:700]), ScanOptions{}, nil); err == nil {
 		t.Error("a truncated layer read without error")
+	}
+}
+
+// A later tar entry for a path replaces an earlier one, in either layer.
+func TestChangedFilesLastEntryWins(t *testing.T) {
+	old := []File{
+		{Path: "/a", Kind: KindFile, Size: 1, Digest: digestOf("x")},
+		{Path: "/a", Kind: KindFile, Size: 2, Digest: digestOf("yy")},
+	}
+	edited := []File{{Path: "/a", Kind: KindFile, Size: 2, Digest: digestOf("yy")}}
+	if got := ChangedFiles(old, edited); len(got) != 0 {
+		t.Errorf("same last entry: %+v", got)
+	}
+	edited = append(edited, File{Path: "/a", Kind: KindWhiteout})
+	if got := ChangedFiles(old, edited); len(got) != 1 || got[0].Change != FileDeleted || got[0].Size != 2 {
+		t.Errorf("last entry a whiteout: %+v", got)
 	}
 }

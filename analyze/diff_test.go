@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"bytes"
+	"context"
 	"reflect"
 	"testing"
 	"time"
@@ -79,7 +80,7 @@ func diffImage(t *testing.T, ref string, steps ...dstep) (Image, [][]File) {
 			t.Fatal(err)
 		}
 		var fs []File
-		size, err := ScanLayer(rc, func(f File) error { fs = append(fs, f); return nil })
+		size, err := ScanLayer(context.Background(), rc, ScanOptions{}, func(f File) error { fs = append(fs, f); return nil })
 		rc.Close()
 		if err != nil {
 			t.Fatal(err)

@@ -72,6 +72,7 @@ or registry, or a rule whose figures could not be read.`,
 	flags.StringVar(&opts.format, "format", "table", checkFormatHelp)
 	flags.BoolVar(&opts.noTrunc, "no-trunc", false, "Don't truncate output: full instructions")
 	addPlatformFlag(flags, &opts.platform)
+	addTimeoutFlag(flags, &opts.timeout)
 	// Not --config: standalone, that is docker's global flag for its config directory.
 	flags.StringVar(&opts.rulesFile, "rules", "", "Read the rules from `FILE` (default: "+defaultRulesFile+" in the working directory, if there)")
 	flags.BoolVar(&opts.printConfig, "print-config", false, "Print the effective rules, the file's with the flags on top, and exit")

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/docker/cli/cli"
 	"github.com/docker/cli/cli/command/completion"
@@ -30,6 +31,7 @@ type commonOptions struct {
 	noTrunc  bool
 	quiet    bool
 	platform string
+	timeout  time.Duration
 }
 
 // addCommonFlags declares --format, --no-trunc, -q and --platform; rowType names the
@@ -39,6 +41,12 @@ func addCommonFlags(flags *pflag.FlagSet, o *commonOptions, rowType, noTruncWhat
 	flags.BoolVar(&o.noTrunc, "no-trunc", false, "Don't truncate output: "+noTruncWhat)
 	flags.BoolVarP(&o.quiet, "quiet", "q", false, "Only show "+quietWhat)
 	addPlatformFlag(flags, &o.platform)
+	addTimeoutFlag(flags, &o.timeout)
+}
+
+// addTimeoutFlag declares --timeout: how long a registry may stay silent.
+func addTimeoutFlag(flags *pflag.FlagSet, p *time.Duration) {
+	flags.DurationVar(p, "timeout", source.DefaultTimeout, "How long a registry may stay silent (connecting, answering, between bytes) before the command fails")
 }
 
 func addPlatformFlag(flags *pflag.FlagSet, p *string) {
@@ -95,6 +103,10 @@ func prepareRun(cmd *cobra.Command, e *env, o commonOptions, row any) (*run, err
 	if err != nil {
 		return nil, err
 	}
+	if o.timeout <= 0 {
+		return nil, usageError(cmd, fmt.Sprintf("invalid --timeout %s: want a positive duration such as 30s", o.timeout))
+	}
+	srcOpts.Timeout = o.timeout
 	ctx, stop := commandContext(cmd)
 	return &run{
 		format:  format,

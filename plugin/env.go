@@ -24,8 +24,21 @@ type env struct {
 func newEnv(dockerCli command.Cli) *env { return &env{dockerCli: dockerCli} }
 
 // load opens refs and reads what need asks for, in one pass over each image.
+// What a source noted about how it read an image (a bare path read as an archive, a
+// stream read in one pass) goes to stderr, out of the way of the output.
 func (e *env) load(ctx context.Context, refs []string, opts source.Options, need source.Need) (*source.Loaded, error) {
-	return source.Load(ctx, e.open, refs, opts, need)
+	l, err := source.Load(ctx, e.open, refs, opts, need)
+	if err != nil {
+		return nil, err
+	}
+	if errOut := e.dockerCli.Err(); errOut != nil {
+		for _, img := range l.Images {
+			for _, n := range img.Notes {
+				fmt.Fprintf(errOut, "Note: %s\n", termSafe(n))
+			}
+		}
+	}
+	return l, nil
 }
 
 func (e *env) clock() time.Time {

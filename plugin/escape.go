@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"fmt"
+	"reflect"
 	"strings"
 	"unicode"
 )
@@ -38,4 +39,33 @@ func termSafe(s string) string {
 
 func needsEscape(r rune) bool {
 	return unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || (unicode.Is(unicode.Cf, r) && r != '\u200d')
+}
+
+// termSafeRow returns a copy of a template row (a struct) whose text fields are
+// termSafe: a --format template prints plain text, so it escapes what tables escape;
+// --format json is the raw projection.
+func termSafeRow(row any) any {
+	v := reflect.ValueOf(row)
+	if v.Kind() != reflect.Struct {
+		return row
+	}
+	out := reflect.New(v.Type()).Elem()
+	out.Set(v)
+	for i := range out.NumField() {
+		f := out.Field(i)
+		if !f.CanSet() {
+			continue
+		}
+		switch {
+		case f.Kind() == reflect.String:
+			f.SetString(termSafe(f.String()))
+		case f.Kind() == reflect.Slice && f.Type().Elem().Kind() == reflect.String:
+			safe := reflect.MakeSlice(f.Type(), f.Len(), f.Len())
+			for j := range f.Len() {
+				safe.Index(j).SetString(termSafe(f.Index(j).String()))
+			}
+			f.Set(safe)
+		}
+	}
+	return out.Interface()
 }

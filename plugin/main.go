@@ -29,6 +29,7 @@ const (
 	ExitUsage       = 2 // bad flags, arguments, format or reference
 	ExitImage       = 3 // an image could not be read
 	ExitInterrupted = 130
+	ExitBrokenPipe  = 141 // stdout was closed early (| head): nothing is printed
 )
 
 // Main runs docker-layers as a Docker CLI plugin (`docker layers …`) or, when executed
@@ -40,6 +41,9 @@ func Main() int {
 	// instead of killing it.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// A closed stdout (`| head`) is an error to stop on quietly, not a signal that kills
+	// the plugin and makes the docker CLI report 255.
+	signal.Ignore(syscall.SIGPIPE)
 	dockerCli, err := command.NewDockerCli()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -95,6 +99,9 @@ func exitCode(dockerCli command.Cli, err error) int {
 	code := ExitImage
 	var st cli.StatusError
 	switch {
+	case errors.Is(err, syscall.EPIPE):
+		// The reader went away (`| head`): as a shell pipeline's writer does, 141.
+		return ExitBrokenPipe
 	case errors.As(err, &st) && st.StatusCode != 0:
 		code = st.StatusCode
 	case errors.Is(err, context.Canceled):

@@ -41,7 +41,11 @@ func render[V any](w io.Writer, f outputFormat, v V, r renderers[V], o renderOpt
 	case f.html:
 		err = fmt.Errorf("--format html is not available for this command")
 	case f.tmpl != nil:
-		err = f.writeTemplate(bw, r.rows(v, o))
+		rows := r.rows(v, o)
+		for i := range rows {
+			rows[i] = termSafeRow(rows[i])
+		}
+		err = f.writeTemplate(bw, rows)
 	case o.quiet && r.ids != nil:
 		for _, id := range r.ids(v, o) {
 			if _, err = fmt.Fprintln(bw, id); err != nil {

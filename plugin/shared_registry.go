@@ -26,7 +26,6 @@ type registryOptions struct {
 	tags     string
 	latest   int
 	jobs     int
-	timeout  time.Duration
 	noCache  bool
 	// cacheSize is the cache's cap, as --cache-size reads it ("2GB"); empty for the default.
 	cacheSize string
@@ -41,7 +40,6 @@ func addRegistryFlags(flags *pflag.FlagSet, o *registryOptions) {
 	flags.StringVar(&o.tags, "tags", "", `With --registry: only tags matching this pattern ("v1.*")`)
 	flags.IntVar(&o.latest, "latest", 0, "With --registry: only the N greatest tags of each repository, in version order")
 	flags.IntVar(&o.jobs, "jobs", source.DefaultWalkJobs, "With --registry: tags read at once")
-	flags.DurationVar(&o.timeout, "timeout", source.DefaultWalkTimeout, "With --registry: time limit of each request to the registry")
 	flags.BoolVar(&o.noCache, "no-cache", false, "With --registry: neither read nor fill the metadata cache ($XDG_CACHE_HOME/docker-layers)")
 	flags.StringVar(&o.cacheSize, "cache-size", "512MB", "With --registry: the metadata cache's cap; least recently used entries go first (about 10kB per tag)")
 }
@@ -49,7 +47,7 @@ func addRegistryFlags(flags *pflag.FlagSet, o *registryOptions) {
 // check says which flags need --registry, or clash with it.
 func (o registryOptions) check(cmd *cobra.Command, args []string, all bool) error {
 	if o.registry == "" {
-		for _, f := range []string{"repo", "tags", "latest", "jobs", "timeout", "no-cache", "cache-size"} {
+		for _, f := range []string{"repo", "tags", "latest", "jobs", "no-cache", "cache-size"} {
 			if cmd.Flags().Changed(f) {
 				return usageError(cmd, "--"+f+" needs --registry")
 			}
@@ -65,8 +63,6 @@ func (o registryOptions) check(cmd *cobra.Command, args []string, all bool) erro
 		return usageError(cmd, "--latest needs a number of tags, 1 or more")
 	case o.jobs < 1 || o.jobs > 64:
 		return usageError(cmd, "--jobs must be between 1 and 64")
-	case o.timeout <= 0:
-		return usageError(cmd, "--timeout must be positive")
 	}
 	if n, err := units.FromHumanSize(o.cacheSize); err != nil || n < 1<<20 {
 		return usageError(cmd, fmt.Sprintf("invalid --cache-size %q: want a size of at least 1MB, such as 2GB", o.cacheSize))
@@ -78,7 +74,7 @@ func (o registryOptions) check(cmd *cobra.Command, args []string, all bool) erro
 func (o registryOptions) walkOptions(srcOpts source.Options) (source.WalkOptions, error) {
 	w := source.WalkOptions{
 		Registry: o.registry, Repo: o.repo, Tags: o.tags, Latest: o.latest,
-		Platform: srcOpts.Platform, Daemon: srcOpts.Daemon, Jobs: o.jobs, Timeout: o.timeout,
+		Platform: srcOpts.Platform, Daemon: srcOpts.Daemon, Jobs: o.jobs, Timeout: srcOpts.Timeout,
 	}
 	if !o.noCache {
 		dir, err := source.DefaultCacheDir()

@@ -2,6 +2,7 @@ package dockerfile_test
 
 import (
 	"bytes"
+	stdcontext "context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -58,7 +59,7 @@ func built(t *testing.T, ref string, steps ...hstep) (analyze.Image, map[int][]a
 		if err != nil {
 			t.Fatal(err)
 		}
-		size, err := analyze.ScanLayer(rc, func(f analyze.File) error { files[i] = append(files[i], f); return nil })
+		size, err := analyze.ScanLayer(stdcontext.Background(), rc, analyze.ScanOptions{}, func(f analyze.File) error { files[i] = append(files[i], f); return nil })
 		rc.Close()
 		if err != nil {
 			t.Fatal(err)

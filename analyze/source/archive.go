@@ -2,11 +2,9 @@ package source
 
 import (
 	"archive/tar"
-	"bufio"
 	"bytes"
 	"compress/gzip"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -29,8 +27,11 @@ import (
 // 25+ and the containerd image store write (blobs/sha256/…). Both carry manifest.json,
 // which is what this reads. The tar is indexed once by seeking over file contents, so
 // opening is quick whatever the archive's size; layers are then streamed from it.
-func openArchive(_ context.Context, r Ref, _ Options) (*Image, error) {
+func openArchive(ctx context.Context, r Ref, opts Options) (*Image, error) {
 	where := "docker-archive:" + r.Path
+	if r.Path == "-" {
+		return readArchiveStream(ctx, os.Stdin, r.Tag, where, opts)
+	}
 	f, err := os.Open(r.Path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -38,7 +39,16 @@ func openArchive(_ context.Context, r Ref, _ Options) (*Image, error) {
 		}
 		return nil, fmt.Errorf("%s: %w", where, err)
 	}
-	img, err := readArchive(f, r.Tag, where)
+	var magic [2]byte
+	if _, err := io.ReadFull(f, magic[:]); err == nil && magic == [2]byte{0x1f, 0x8b} {
+		// gzip cannot be seeked: read it in one pass, as standard input is.
+		defer f.Close()
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return nil, err
+		}
+		return readArchiveStream(ctx, f, r.Tag, where, opts)
+	}
+	img, err := readArchive(ctx, f, r.Tag, where, opts)
 	if err != nil {
 		f.Close()
 		return nil, err
@@ -57,40 +67,61 @@ type archive struct {
 	where   string
 }
 
-func readArchive(f *os.File, tag, where string) (*Image, error) {
+func readArchive(ctx context.Context, f *os.File, tag, where string, opts Options) (*Image, error) {
 	a := &archive{f: f, entries: map[string]tarEntry{}, where: where}
-	if err := a.index(); err != nil {
+	if err := a.index(ctx); err != nil {
 		return nil, err
 	}
-	raw, err := a.readFile("manifest.json", 16<<20)
+	if _, err := a.lookup("manifest.json"); err != nil {
+		if _, err := a.lookup("index.json"); err == nil {
+			// `docker buildx build --output type=oci` and skopeo write a layout tar
+			// without manifest.json; it is an image all the same.
+			img, err := openOCILayout(tarFiles{a}, tag, opts, where, TransportArchive)
+			if err != nil {
+				return nil, err
+			}
+			img.Notes = append(img.Notes, fmt.Sprintf("%s holds an OCI image layout, not a docker save archive: read as oci-archive:%s", where, strings.TrimPrefix(where, TransportArchive+":")))
+			img.close = f.Close
+			return img, nil
+		}
+	}
+	raw, err := a.readFile("manifest.json")
 	if err != nil {
 		return nil, fmt.Errorf("%s is not a docker save archive: %w", where, err)
 	}
 	var m tarball.Manifest
-	if err := json.Unmarshal(raw, &m); err != nil {
+	if err := decodeJSON(raw, &m); err != nil {
 		return nil, fmt.Errorf("%s: manifest.json: %w", where, err)
 	}
 	desc, err := pickArchiveImage(m, tag, where)
 	if err != nil {
 		return nil, err
 	}
-	rawCfg, err := a.readFile(desc.Config, 64<<20)
+	rawCfg, err := a.readFile(desc.Config)
 	if err != nil {
 		return nil, fmt.Errorf("%s: reading the image config: %w", where, err)
 	}
-	cfg, err := v1.ParseConfigFile(bytes.NewReader(rawCfg))
-	if err != nil {
+	var cfg v1.ConfigFile
+	if err := decodeJSON(rawCfg, &cfg); err != nil {
 		return nil, fmt.Errorf("%s: parsing the image config: %w", where, err)
 	}
 	id, _, err := v1.SHA256(bytes.NewReader(rawCfg))
 	if err != nil {
 		return nil, err
 	}
+	// The config is named by its digest (<hex>.json, or blobs/sha256/<hex>): the name is
+	// the image ID the engine gave it.
+	if named, ok := digestInName(desc.Config); ok && named != id {
+		return nil, &DigestError{What: where + ": the image config " + desc.Config, Kind: "digest", Want: named, Got: id}
+	}
+	if err := checkPlatform(&cfg, opts.Platform, where); err != nil {
+		return nil, err
+	}
 	if len(desc.Layers) != len(cfg.RootFS.DiffIDs) {
 		return nil, fmt.Errorf("%s: manifest.json lists %d layers but the config's rootfs has %d diff IDs", where, len(desc.Layers), len(cfg.RootFS.DiffIDs))
 	}
 	img := &Image{
-		Image:            analyze.Image{ID: id.String(), Config: cfg},
+		Image:            analyze.Image{ID: id.String(), Config: &cfg},
 		Transport:        TransportArchive,
 		LayersCompressed: len(desc.Layers) > 0,
 		close:            f.Close,
@@ -106,32 +137,46 @@ func readArchive(f *os.File, tag, where string) (*Image, error) {
 			return nil, fmt.Errorf("%s: layer %d: %w", where, i, err)
 		}
 		l := analyze.Layer{DiffID: cfg.RootFS.DiffIDs[i], Size: analyze.Unknown, CompressedSize: analyze.Unknown}
+		stored, _ := digestInName(p)
 		if comp != compressionNone {
 			l.CompressedSize = e.size
-			if h, err := v1.NewHash("sha256:" + path.Base(p)); err == nil && strings.HasPrefix(path.Clean(p), "blobs/sha256/") {
-				l.Digest = h
-			}
+			l.Digest = stored
 		} else {
 			img.LayersCompressed = false
 		}
 		img.Layers = append(img.Layers, l)
-		reader.layers = append(reader.layers, archiveLayer{entry: e, compression: comp})
+		reader.layers = append(reader.layers, archiveLayer{entry: e, digest: stored, estargz: comp == compressionGzip && estargzAt(a.section(e))})
 	}
 	img.reader = reader
 	return img, nil
 }
 
+// digestInName reads the digest a content-addressed file name carries:
+// blobs/sha256/<hex> or <hex>.json.
+func digestInName(p string) (v1.Hash, bool) {
+	p = cleanArchivePath(p)
+	hexPart := strings.TrimSuffix(path.Base(p), ".json")
+	if !strings.HasPrefix(p, "blobs/sha256/") && !(strings.HasSuffix(p, ".json") && path.Dir(p) == ".") {
+		return v1.Hash{}, false
+	}
+	h, err := v1.NewHash("sha256:" + hexPart)
+	return h, err == nil
+}
+
 // index records where each file's content starts, seeking over contents.
-func (a *archive) index() error {
+func (a *archive) index(ctx context.Context) error {
 	var magic [2]byte
 	if _, err := io.ReadFull(a.f, magic[:]); err == nil && magic == [2]byte{0x1f, 0x8b} {
-		return fmt.Errorf("%s is gzip-compressed: decompress it first (gunzip), docker save archives are read uncompressed", a.where)
+		return fmt.Errorf("%s is gzip-compressed: an OCI archive is read in place, decompress it first (gunzip)", a.where)
 	}
 	if _, err := a.f.Seek(0, io.SeekStart); err != nil {
 		return err
 	}
 	tr := tar.NewReader(a.f)
 	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		hdr, err := tr.Next()
 		if errors.Is(err, io.EOF) {
 			break
@@ -142,6 +187,10 @@ func (a *archive) index() error {
 		p := cleanArchivePath(hdr.Name)
 		switch hdr.Typeflag {
 		case tar.TypeReg: // archive/tar reads the old TypeRegA as TypeReg
+			if analyze.IsSparse(hdr) {
+				// Its stored bytes are not its content: no archive writer uses it.
+				continue
+			}
 			off, err := a.f.Seek(0, io.SeekCurrent)
 			if err != nil {
 				return err
@@ -182,13 +231,14 @@ func (a *archive) section(e tarEntry) *io.SectionReader {
 	return io.NewSectionReader(a.f, e.offset, e.size)
 }
 
-func (a *archive) readFile(p string, limit int64) ([]byte, error) {
+// readFile reads a metadata file of the archive, capped at maxMetadataFile.
+func (a *archive) readFile(p string) ([]byte, error) {
 	e, err := a.lookup(p)
 	if err != nil {
 		return nil, err
 	}
-	if e.size > limit {
-		return nil, fmt.Errorf("%s is %d bytes, more than the %d a metadata file may have", p, e.size, limit)
+	if e.size > maxMetadataFile {
+		return nil, fmt.Errorf("%s is %d bytes, more than the %d MiB a metadata document may have", p, e.size, maxMetadataFile>>20)
 	}
 	return io.ReadAll(a.section(e))
 }
@@ -256,8 +306,9 @@ func normalizeTag(s string) string {
 }
 
 type archiveLayer struct {
-	entry       tarEntry
-	compression compression
+	entry   tarEntry
+	digest  v1.Hash // from a blobs/sha256/<hex> name; zero for a classic layer.tar
+	estargz bool
 }
 
 type archiveReader struct {
@@ -265,7 +316,7 @@ type archiveReader struct {
 	layers []archiveLayer
 }
 
-func (r *archiveReader) readLayers(ctx context.Context, want []int, fn func(int, io.Reader) error) error {
+func (r *archiveReader) readLayers(ctx context.Context, want []int, fn func(int, layerBlob) error) error {
 	// Read in archive order, so a disk reads the file front to back.
 	order := append([]int(nil), want...)
 	sort.SliceStable(order, func(x, y int) bool {
@@ -275,22 +326,10 @@ func (r *archiveReader) readLayers(ctx context.Context, want []int, fn func(int,
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := r.readLayer(ctx, i, fn); err != nil {
+		l := r.layers[i]
+		if err := fn(i, layerBlob{r: r.a.section(l.entry), digest: l.digest, size: l.entry.size, estargz: l.estargz}); err != nil {
 			return err
 		}
-	}
-	return nil
-}
-
-func (r *archiveReader) readLayer(ctx context.Context, i int, fn func(int, io.Reader) error) error {
-	l := r.layers[i]
-	rc, err := decompress(bufio.NewReaderSize(r.a.section(l.entry), 1<<20), l.compression)
-	if err != nil {
-		return fmt.Errorf("%s: layer %d: %w", r.a.where, i, err)
-	}
-	defer rc.Close()
-	if err := fn(i, ctxReader{ctx, rc}); err != nil {
-		return err
 	}
 	return nil
 }

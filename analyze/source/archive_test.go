@@ -28,7 +28,7 @@ const (
 )
 
 type tarWriter struct {
-	t  *testing.T
+	t  testing.TB
 	tw *tar.Writer
 }
 
@@ -42,7 +42,7 @@ func (w tarWriter) file(name string, data []byte) {
 	}
 }
 
-func readAll(t *testing.T, open func() (io.ReadCloser, error)) []byte {
+func readAll(t testing.TB, open func() (io.ReadCloser, error)) []byte {
 	t.Helper()
 	rc, err := open()
 	if err != nil {
@@ -57,7 +57,7 @@ func readAll(t *testing.T, open func() (io.ReadCloser, error)) []byte {
 }
 
 // writeSave writes images, tagged, as `docker save` would in the given style.
-func writeSave(t *testing.T, style saveStyle, tags []string, imgs ...v1.Image) string {
+func writeSave(t testing.TB, style saveStyle, tags []string, imgs ...v1.Image) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "save.tar")
 	f, err := os.Create(path)
@@ -150,7 +150,7 @@ func TestArchiveBothSaveLayouts(t *testing.T) {
 				if l.DiffID != wantDiffIDs.RootFS.DiffIDs[i] {
 					t.Errorf("layer %d diffID %s", i, l.DiffID)
 				}
-				size, err := analyze.ScanLayer(readerOf(t, layers[i]), nil)
+				size, err := analyze.ScanLayer(context.Background(), readerOf(t, layers[i]), analyze.ScanOptions{}, nil)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -232,7 +232,7 @@ func TestArchiveBadInput(t *testing.T) {
 	for ref, want := range map[string]string{
 		"docker-archive:" + filepath.Join(dir, "missing.tar"): "no such file",
 		"docker-archive:" + notTar:                            "not a readable tar archive",
-		"docker-archive:" + gz:                                "gzip-compressed",
+		"docker-archive:" + gz:                                "unexpected EOF",
 		"docker-archive:" + cut:                               "",
 		"docker-archive:" + noManifest:                        "not a docker save archive",
 		"docker-archive:":                                     "needs a path",
@@ -252,16 +252,28 @@ func TestParseRef(t *testing.T) {
 		"oci:dir:v1":                          {Transport: TransportLayout, Path: "dir", Tag: "v1"},
 		"docker://registry.example/app:v1":    {Transport: TransportRegistry, Path: "registry.example/app:v1"},
 		"docker-daemon:app:v1":                {Transport: TransportDaemon, Path: "app:v1"},
-		"app:v1":                              {Transport: TransportDaemon, Path: "app:v1"},
-		"localhost:5000/app":                  {Transport: TransportDaemon, Path: "localhost:5000/app"},
-		"sha256:0123456789abcdef0123456789ab": {Transport: TransportDaemon, Path: "sha256:0123456789abcdef0123456789ab"},
+		"app:v1":                              {Transport: TransportDaemon, Path: "app:v1", Bare: true},
+		"localhost:5000/app":                  {Transport: TransportDaemon, Path: "localhost:5000/app", Bare: true},
+		"sha256:0123456789abcdef0123456789ab": {Transport: TransportDaemon, Path: "sha256:0123456789abcdef0123456789ab", Bare: true},
+		"oci-archive:x.tar:v1":                {Transport: TransportOCIArchive, Path: "x.tar", Tag: "v1"},
+		"./App.tar":                           {Transport: TransportDaemon, Path: "./App.tar", Bare: true},
 	} {
 		got, err := ParseRef(in)
 		if err != nil || got != want {
 			t.Errorf("ParseRef(%q) = %+v, %v; want %+v", in, got, err, want)
 		}
 	}
-	if _, err := ParseRef(""); !errors.Is(err, ErrUsage) {
-		t.Errorf("empty reference: %v", err)
+	// Issue 12, item 8: what the engine would refuse is a usage error, before any I/O.
+	for in, want := range map[string]string{
+		"":                           "empty image reference",
+		"UPPER:v1":                   "must be lowercase",
+		"docker-daemon:App":          "must be lowercase",
+		"https://registry.example/a": "use docker://registry.example/a",
+		"app:v1:v2":                  "not a valid image reference",
+		"oci-archive:":               "needs a path",
+	} {
+		if _, err := ParseRef(in); !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), want) {
+			t.Errorf("ParseRef(%q) = %v, want a usage error containing %q", in, err, want)
+		}
 	}
 }

@@ -26,12 +26,9 @@ import (
 // before it has been read, so both are read the same way: hash each layer-like entry's
 // uncompressed bytes and match the result against the wanted diffIDs.
 
-const (
-	// maxMetadataFile bounds one JSON file kept from an export (config, manifest, index).
-	maxMetadataFile = 16 << 20
-	// maxMetadataTotal bounds all the JSON kept while looking for the config.
-	maxMetadataTotal = 64 << 20
-)
+// maxMetadataTotal bounds all the JSON kept while looking for the config (each file is
+// bounded by maxMetadataFile).
+const maxMetadataTotal = 64 << 20
 
 // findConfig reads an export until it holds the config of the image whose engine ID is
 // id: the config digest (classic image store) or a manifest or index digest (containerd
@@ -71,6 +68,12 @@ func findConfig(ctx context.Context, r io.Reader, id string) ([]byte, error) {
 		raw, err := io.ReadAll(br)
 		if err != nil {
 			return nil, fmt.Errorf("reading %s from the export: %w", name, err)
+		}
+		// A document named by its digest must be that content.
+		if named, ok := digestInName(name); ok {
+			if err := checkDigest(raw, named, "the export's "+name); err != nil {
+				return nil, err
+			}
 		}
 		blobs[key] = raw
 		kept += int64(len(raw))

@@ -9,6 +9,18 @@ import (
 	"github.com/moby/moby/client"
 )
 
+// imageFilterKeys are the keys `docker image ls --filter` takes.
+var imageFilterKeys = map[string]bool{"before": true, "dangling": true, "label": true, "reference": true, "since": true, "until": true}
+
+func sortedKeys(m map[string]bool) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
 // ListDaemon lists the local engine's images as references that Open accepts: one per
 // tag, and, when includeDangling is true, the ID of each untagged image. Like `docker
 // image ls`, it leaves out the intermediate images the classic builder keeps. filters
@@ -25,6 +37,9 @@ func ListDaemon(ctx context.Context, opts Options, includeDangling bool, filters
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || k == "" {
 			return nil, nil, usageErrorf("invalid --filter %q: want key=value", kv)
+		}
+		if !imageFilterKeys[k] {
+			return nil, nil, usageErrorf("invalid --filter %q: unknown key %q (the keys are %s)", kv, k, strings.Join(sortedKeys(imageFilterKeys), ", "))
 		}
 		f.Add(k, v)
 	}

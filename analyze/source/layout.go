@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
 )
 
 // Annotations that name an image in an index.
@@ -22,37 +21,17 @@ const (
 // openLayout opens oci:DIR[:TAG], an OCI image layout directory.
 func openLayout(_ context.Context, r Ref, opts Options) (*Image, error) {
 	where := "oci:" + r.Path
-	if _, err := os.Stat(r.Path); err != nil {
+	st, err := os.Stat(r.Path)
+	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, notFoundf("%s: no such directory", where)
 		}
 		return nil, fmt.Errorf("%s: %w", where, err)
 	}
-	p, err := layout.FromPath(r.Path)
-	if err != nil {
-		return nil, fmt.Errorf("%s is not an OCI image layout: %w", where, err)
+	if !st.IsDir() {
+		return nil, usageErrorf("%s is a file, not a directory: for a layout packed in a tar use oci-archive:%s", where, r.Path)
 	}
-	idx, err := p.ImageIndex()
-	if err != nil {
-		return nil, fmt.Errorf("%s: reading index.json: %w", where, err)
-	}
-	im, err := idx.IndexManifest()
-	if err != nil {
-		return nil, fmt.Errorf("%s: reading index.json: %w", where, err)
-	}
-	desc, err := pickTagged(im.Manifests, r.Tag, where)
-	if err != nil {
-		return nil, err
-	}
-	img, err := resolveImage(idx, desc, opts.Platform, where)
-	if err != nil {
-		return nil, err
-	}
-	out, err := fromV1(img, TransportLayout)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", where, err)
-	}
-	return out, nil
+	return openOCILayout(dirFiles(r.Path), r.Tag, opts, where, TransportLayout)
 }
 
 // pickTagged chooses the index entry named tag: its ref-name annotation equals tag, or
@@ -86,34 +65,4 @@ func descName(d v1.Descriptor) string {
 		return n
 	}
 	return d.Annotations[annotationContainerdName]
-}
-
-// resolveImage follows desc to one image, through nested indexes by platform.
-func resolveImage(idx v1.ImageIndex, desc v1.Descriptor, platform *v1.Platform, where string) (v1.Image, error) {
-	for depth := 0; depth < 4; depth++ {
-		switch {
-		case desc.MediaType.IsImage():
-			img, err := idx.Image(desc.Digest)
-			if err != nil {
-				return nil, fmt.Errorf("%s: reading image %s: %w", where, desc.Digest, err)
-			}
-			return img, nil
-		case desc.MediaType.IsIndex():
-			child, err := idx.ImageIndex(desc.Digest)
-			if err != nil {
-				return nil, fmt.Errorf("%s: reading index %s: %w", where, desc.Digest, err)
-			}
-			im, err := child.IndexManifest()
-			if err != nil {
-				return nil, fmt.Errorf("%s: reading index %s: %w", where, desc.Digest, err)
-			}
-			if desc, err = pickPlatform(im, platform, where); err != nil {
-				return nil, err
-			}
-			idx = child
-		default:
-			return nil, fmt.Errorf("%s: %s is a %s, not an image", where, desc.Digest, desc.MediaType)
-		}
-	}
-	return nil, fmt.Errorf("%s: indexes nested too deep", where)
 }

@@ -72,6 +72,12 @@ func Load(ctx context.Context, open Opener, refs []string, opts Options, need Ne
 	if open == nil {
 		open = Open
 	}
+	// A malformed reference is a usage error before anything is read.
+	for _, ref := range refs {
+		if _, err := ParseRef(ref); err != nil {
+			return nil, err
+		}
+	}
 	l := &Loaded{
 		Images:     make([]*Image, len(refs)),
 		Files:      make([]map[int][]analyze.File, len(refs)),

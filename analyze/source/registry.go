@@ -35,12 +35,15 @@ func openRegistry(ctx context.Context, r Ref, opts Options) (*Image, error) {
 	if err != nil {
 		return nil, usageErrorf("%s: %v", where, err)
 	}
-	counter := &countingTransport{base: remote.DefaultTransport}
+	counter := &countingTransport{base: newRegistryTransport(opts.Timeout)}
 	ropts := []remote.Option{
 		remote.WithContext(ctx),
 		remote.WithAuthFromKeychain(authn.NewMultiKeychain(cliConfigKeychain{}, authn.DefaultKeychain)),
 		remote.WithTransport(counter),
 		remote.WithUserAgent("docker-layers"),
+		// 429 is answered in registryTransport (Retry-After); a stall is not retried.
+		remote.WithRetryStatusCodes(http.StatusRequestTimeout, http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout),
+		remote.WithRetryPredicate(registryRetry),
 	}
 	desc, err := remote.Get(ref, ropts...)
 	if err != nil {
@@ -167,6 +170,17 @@ func registryError(ref name.Reference, where string, err error) error {
 		return err
 	}
 	registry := ref.Context().RegistryStr()
+	var stall *StallError
+	if errors.As(err, &stall) {
+		return fmt.Errorf("%s: the registry %s stopped answering: %v", where, registry, stall)
+	}
+	var limit *RateLimitError
+	if errors.As(err, &limit) {
+		return fmt.Errorf("%s: the registry %s is %v", where, registry, limit)
+	}
+	if strings.Contains(err.Error(), "error verifying sha256 checksum") {
+		return fmt.Errorf("%s: the registry %s served bytes that do not match their digest: %v", where, registry, firstLine(err.Error()))
+	}
 	var terr *transport.Error
 	if errors.As(err, &terr) {
 		switch {
@@ -234,7 +248,7 @@ type progressReader struct {
 	read   func() int64
 }
 
-func (p progressReader) readLayers(ctx context.Context, want []int, fn func(int, io.Reader) error) error {
+func (p progressReader) readLayers(ctx context.Context, want []int, fn func(int, layerBlob) error) error {
 	start := p.read()
 	stop := startProgress(p.report, p.ref, "downloading layer blobs", func() int64 { return p.read() - start })
 	defer stop()
@@ -245,4 +259,34 @@ func (b *countingBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	b.n.Add(int64(n))
 	return n, err
+}
+
+// resolveImage follows desc to one image, through nested indexes by platform.
+func resolveImage(idx v1.ImageIndex, desc v1.Descriptor, platform *v1.Platform, where string) (v1.Image, error) {
+	for depth := 0; depth < 4; depth++ {
+		switch {
+		case desc.MediaType.IsImage():
+			img, err := idx.Image(desc.Digest)
+			if err != nil {
+				return nil, fmt.Errorf("%s: reading image %s: %w", where, desc.Digest, err)
+			}
+			return img, nil
+		case desc.MediaType.IsIndex():
+			child, err := idx.ImageIndex(desc.Digest)
+			if err != nil {
+				return nil, fmt.Errorf("%s: reading index %s: %w", where, desc.Digest, err)
+			}
+			im, err := child.IndexManifest()
+			if err != nil {
+				return nil, fmt.Errorf("%s: reading index %s: %w", where, desc.Digest, err)
+			}
+			if desc, err = pickPlatform(im, platform, where); err != nil {
+				return nil, err
+			}
+			idx = child
+		default:
+			return nil, fmt.Errorf("%s: %s is a %s, not an image", where, desc.Digest, desc.MediaType)
+		}
+	}
+	return nil, fmt.Errorf("%s: indexes nested too deep", where)
 }

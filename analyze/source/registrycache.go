@@ -86,7 +86,7 @@ func (c *Cache) Get(d v1.Hash, limit int64) ([]byte, bool) {
 	if !ok {
 		return nil, false
 	}
-	b, err := readCapped(p, limit)
+	b, err := readCappedFile(p, limit)
 	if err != nil {
 		c.misses.Add(1)
 		return nil, false
@@ -104,24 +104,14 @@ func (c *Cache) Get(d v1.Hash, limit int64) ([]byte, bool) {
 	return b, true
 }
 
-func readCapped(p string, limit int64) ([]byte, error) {
+// readCappedFile reads a cache file of at most limit bytes.
+func readCappedFile(p string, limit int64) ([]byte, error) {
 	f, err := os.Open(p)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if st.Size() > limit {
-		return nil, fmt.Errorf("%s: %d bytes, more than %d", p, st.Size(), limit)
-	}
-	b := make([]byte, st.Size())
-	if _, err := f.ReadAt(b, 0); err != nil {
-		return nil, err
-	}
-	return b, nil
+	return readCapped(f, limit, p)
 }
 
 // Put stores b under d, which must be its digest. Errors are not fatal to a walk: the

@@ -8,7 +8,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
+	"time"
+
+	"github.com/distribution/reference"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
@@ -35,6 +41,9 @@ type Image struct {
 	// Remote is true when reading layer contents downloads them (a registry): callers
 	// should do it only when asked to.
 	Remote bool
+	// Notes are what the user should know about how the image was read ("read as an
+	// OCI archive: …"), one sentence each.
+	Notes []string
 
 	downloaded func() int64
 
@@ -43,10 +52,10 @@ type Image struct {
 	close   func() error
 }
 
-// layerReader streams the uncompressed tars of chosen layers, each once, in whatever
-// order suits the source; fn must consume or abandon r before returning.
+// layerReader streams the stored blobs of chosen layers, each once, in whatever order
+// suits the source; fn must consume or abandon the blob before returning.
 type layerReader interface {
-	readLayers(ctx context.Context, want []int, fn func(i int, r io.Reader) error) error
+	readLayers(ctx context.Context, want []int, fn func(i int, b layerBlob) error) error
 }
 
 // layerScanner is for sources that cannot tell which layer a stream is before reading
@@ -81,10 +90,10 @@ func (img *Image) ScanLayers(ctx context.Context, want []int, files bool, fn fun
 	if img.reader == nil {
 		return fmt.Errorf("%s: this source cannot read layer contents", img.Ref)
 	}
-	return img.reader.readLayers(ctx, want, func(i int, r io.Reader) error {
-		s, err := ScanLayer(ctx, r, files)
+	return img.reader.readLayers(ctx, want, func(i int, b layerBlob) error {
+		s, err := img.scanBlob(ctx, i, b, files)
 		if err != nil {
-			return fmt.Errorf("reading layer %d of %s: %w", i, img.Ref, err)
+			return err
 		}
 		return fn(i, s)
 	})
@@ -100,7 +109,7 @@ func ScanLayer(ctx context.Context, r io.Reader, files bool) (LayerScan, error) 
 			return nil
 		}
 	}
-	size, err := analyze.ScanLayer(ctxReader{ctx, r}, collect)
+	size, err := analyze.ScanLayer(ctx, r, analyze.ScanOptions{}, collect)
 	s.Size = size
 	return s, err
 }
@@ -144,6 +153,9 @@ type Options struct {
 	// downloaded from a registry) is going: a few times a second once it has run for a
 	// second, and once more with Done set. Quick reads report nothing.
 	Progress func(Progress)
+	// Timeout is how long a registry may stay silent (connecting, before its response
+	// headers, between bytes of a body) before the read fails; 0 means DefaultTimeout.
+	Timeout time.Duration
 }
 
 // Progress is a report on a long read.
@@ -174,10 +186,15 @@ type Ref struct {
 	Path string
 	// Tag selects an image inside an archive ("name:tag") or layout ("tag").
 	Tag string
+	// Bare is set for a reference with no transport prefix: when it names an existing
+	// file or directory, that is read (an archive or a layout, detected), else the
+	// engine image of that name.
+	Bare bool
 }
 
 // ParseRef splits "transport:rest" as skopeo does; a reference without a known transport
-// names an image in the local engine.
+// names an image in the local engine, or an existing file or directory (see Ref.Bare).
+// It does no I/O: a malformed reference is an ErrUsage error before anything is read.
 func ParseRef(s string) (Ref, error) {
 	if s == "" {
 		return Ref{}, usageErrorf("empty image reference")
@@ -199,12 +216,62 @@ func ParseRef(s string) (Ref, error) {
 			return Ref{}, usageErrorf("%q: oci needs a directory: oci:DIR[:TAG]", s)
 		}
 		return Ref{Transport: TransportLayout, Path: p, Tag: tag}, nil
+	case ok && transport == TransportOCIArchive:
+		p, tag, _ := strings.Cut(rest, ":")
+		if p == "" {
+			return Ref{}, usageErrorf("%q: oci-archive needs a path: oci-archive:PATH[:TAG]", s)
+		}
+		return Ref{Transport: TransportOCIArchive, Path: p, Tag: tag}, nil
 	case ok && transport == TransportRegistry && strings.HasPrefix(rest, "//"):
 		return Ref{Transport: TransportRegistry, Path: strings.TrimPrefix(rest, "//")}, nil
 	case ok && transport == TransportDaemon:
+		if err := checkEngineRef(rest, s); err != nil {
+			return Ref{}, err
+		}
 		return Ref{Transport: TransportDaemon, Path: rest}, nil
+	case ok && (transport == "https" || transport == "http") && strings.HasPrefix(rest, "//"):
+		return Ref{}, usageErrorf("%q is a URL, not an image reference: for an image in a registry use docker://%s", s, strings.TrimPrefix(rest, "//"))
 	}
-	return Ref{Transport: TransportDaemon, Path: s}, nil
+	if looksLikePath(s) {
+		return Ref{Transport: TransportDaemon, Path: s, Bare: true}, nil
+	}
+	if err := checkEngineRef(s, s); err != nil {
+		return Ref{}, err
+	}
+	return Ref{Transport: TransportDaemon, Path: s, Bare: true}, nil
+}
+
+// looksLikePath is true for what cannot be meant as an image name: an absolute or
+// relative path, or a file name with an archive's extension.
+func looksLikePath(s string) bool {
+	for _, p := range []string{"/", "./", "../", "~"} {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	for _, ext := range []string{".tar", ".tar.gz", ".tgz"} {
+		if strings.HasSuffix(s, ext) {
+			return true
+		}
+	}
+	return s == "." || s == ".."
+}
+
+var imageIDPattern = regexp.MustCompile(`^(sha256:)?[a-f0-9]{1,64}$`)
+
+// checkEngineRef refuses what the engine would refuse as a name, as docker does
+// (an image ID, full or short, is fine).
+func checkEngineRef(name, given string) error {
+	if name == "" {
+		return usageErrorf("docker-daemon: needs an image: docker-daemon:NAME[:TAG|@DIGEST] or an image ID")
+	}
+	if imageIDPattern.MatchString(name) {
+		return nil
+	}
+	if _, err := reference.ParseNormalizedNamed(name); err != nil {
+		return usageErrorf("%q is not a valid image reference: %v", given, err)
+	}
+	return nil
 }
 
 // Open opens the image that ref names.
@@ -213,12 +280,26 @@ func Open(ctx context.Context, ref string, opts Options) (*Image, error) {
 	if err != nil {
 		return nil, err
 	}
+	if r.Bare {
+		if img, ok, err := openPath(ctx, r.Path, opts); ok {
+			if err != nil {
+				return nil, err
+			}
+			img.Ref = ref
+			return img, nil
+		}
+		if looksLikePath(r.Path) {
+			return nil, notFoundf("%s: no such file or directory (an engine image name cannot look like this)", r.Path)
+		}
+	}
 	var img *Image
 	switch r.Transport {
 	case TransportArchive:
 		img, err = openArchive(ctx, r, opts)
 	case TransportLayout:
 		img, err = openLayout(ctx, r, opts)
+	case TransportOCIArchive:
+		img, err = openOCIArchive(ctx, r, opts)
 	case TransportDaemon:
 		img, err = openDaemon(ctx, r, opts)
 	case TransportRegistry:
@@ -231,6 +312,37 @@ func Open(ctx context.Context, ref string, opts Options) (*Image, error) {
 	}
 	img.Ref = ref
 	return img, nil
+}
+
+// openPath reads an existing file or directory named without a transport: a layout
+// directory, or an archive (docker save or OCI layout tar, detected). ok is false when
+// nothing exists at p.
+func openPath(ctx context.Context, p string, opts Options) (img *Image, ok bool, err error) {
+	st, err := os.Stat(p)
+	if err != nil {
+		return nil, false, nil
+	}
+	var r Ref
+	switch {
+	case st.IsDir():
+		if _, err := os.Stat(filepath.Join(p, "index.json")); err != nil {
+			return nil, true, usageErrorf("%s is a directory but not an OCI image layout (no index.json): name an image with a transport, see --help", p)
+		}
+		r = Ref{Transport: TransportLayout, Path: p}
+		img, err = openLayout(ctx, r, opts)
+	case st.Mode().IsRegular():
+		r = Ref{Transport: TransportArchive, Path: p}
+		img, err = openArchive(ctx, r, opts)
+	default:
+		return nil, true, usageErrorf("%s is neither a file nor a directory", p)
+	}
+	if err != nil {
+		return nil, true, err
+	}
+	if len(img.Notes) == 0 {
+		img.Notes = append(img.Notes, fmt.Sprintf("%s: read as %s:%s", p, img.Transport, p))
+	}
+	return img, true, nil
 }
 
 // ctxReader stops a long read when ctx is cancelled (Ctrl-C).

@@ -3,7 +3,6 @@ package source
 import (
 	"context"
 	"fmt"
-	"io"
 	"sort"
 	"strings"
 
@@ -13,25 +12,40 @@ import (
 	"github.com/docker-layers/docker-layers/analyze"
 )
 
-// fromV1 wraps a go-containerregistry image (layout, registry) whose manifest is at hand.
+// fromV1 wraps a go-containerregistry image (a registry's, or one built in code) whose
+// manifest is at hand. Its manifest and config are held to the rules every source
+// follows: capped, one JSON value each; the config is checked against its digest.
 func fromV1(img v1.Image, transport string) (*Image, error) {
-	cfg, err := img.ConfigFile()
-	if err != nil {
-		return nil, fmt.Errorf("reading image config: %w", err)
-	}
-	id, err := img.ConfigName()
-	if err != nil {
-		return nil, fmt.Errorf("reading image config: %w", err)
-	}
-	m, err := img.Manifest()
+	rawManifest, err := img.RawManifest()
 	if err != nil {
 		return nil, fmt.Errorf("reading image manifest: %w", err)
+	}
+	if len(rawManifest) > maxMetadataFile {
+		return nil, fmt.Errorf("the image manifest is %d bytes, more than the %d MiB a metadata document may have", len(rawManifest), maxMetadataFile>>20)
+	}
+	var m v1.Manifest
+	if err := decodeJSON(rawManifest, &m); err != nil {
+		return nil, fmt.Errorf("reading image manifest: %w", err)
+	}
+	if m.Config.Size > maxMetadataFile {
+		return nil, fmt.Errorf("the image config is %d bytes, more than the %d MiB a metadata document may have", m.Config.Size, maxMetadataFile>>20)
+	}
+	rawCfg, err := img.RawConfigFile()
+	if err != nil {
+		return nil, fmt.Errorf("reading image config: %w", err)
+	}
+	if err := checkDigest(rawCfg, m.Config.Digest, "the image config"); err != nil {
+		return nil, err
+	}
+	var cfg v1.ConfigFile
+	if err := decodeJSON(rawCfg, &cfg); err != nil {
+		return nil, fmt.Errorf("reading image config: %w", err)
 	}
 	if len(m.Layers) != len(cfg.RootFS.DiffIDs) {
 		return nil, fmt.Errorf("the manifest lists %d layers but the config's rootfs has %d diff IDs", len(m.Layers), len(cfg.RootFS.DiffIDs))
 	}
 	out := &Image{
-		Image:            analyze.Image{ID: id.String(), Config: cfg},
+		Image:            analyze.Image{ID: m.Config.Digest.String(), Config: &cfg},
 		Transport:        transport,
 		LayersCompressed: true,
 		reader:           v1Reader{img: img, blobs: m.Layers},
@@ -60,29 +74,30 @@ type v1Reader struct {
 	blobs []v1.Descriptor
 }
 
-func (r v1Reader) readLayers(ctx context.Context, want []int, fn func(int, io.Reader) error) error {
+func (r v1Reader) readLayers(ctx context.Context, want []int, fn func(int, layerBlob) error) error {
 	for _, i := range want {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := r.readLayer(ctx, i, fn); err != nil {
+		if err := r.readLayer(i, fn); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (r v1Reader) readLayer(ctx context.Context, i int, fn func(int, io.Reader) error) error {
-	l, err := r.img.LayerByDigest(r.blobs[i].Digest)
+func (r v1Reader) readLayer(i int, fn func(int, layerBlob) error) error {
+	d := r.blobs[i]
+	l, err := r.img.LayerByDigest(d.Digest)
 	if err != nil {
-		return fmt.Errorf("layer %d (%s): %w", i, r.blobs[i].Digest, err)
+		return fmt.Errorf("layer %d (%s): %w", i, d.Digest, err)
 	}
-	rc, err := l.Uncompressed()
+	rc, err := l.Compressed()
 	if err != nil {
-		return fmt.Errorf("layer %d (%s): %w", i, r.blobs[i].Digest, err)
+		return fmt.Errorf("layer %d (%s): %w", i, d.Digest, err)
 	}
 	defer rc.Close()
-	return fn(i, ctxReader{ctx, rc})
+	return fn(i, layerBlob{r: rc, digest: d.Digest, size: d.Size, estargz: d.Annotations[annotationEstargzTOC] != ""})
 }
 
 // pickPlatform chooses one manifest of an index: the requested platform, else

@@ -45,7 +45,7 @@ testdata:
 
 # Speed and memory figures (reported in notes; never asserted in timed tests).
 bench:
-	$(GO) test -run XXX -bench . -benchtime 3x -benchmem ./analyze/...
+	$(GO) test -run XXX -bench . -benchtime 3x -benchmem ./analyze/... ./plugin/
 
 # The same against a private engine and registry (peak RSS per source, shared --all over
 # 300 images against docker system df -v); builds its own images, takes a few minutes.

@@ -60,7 +60,14 @@ func runCLIWith(t *testing.T, images map[string]v1.Image, args ...string) (stdou
 // assertGolden compares got with testdata/NAME.golden; -update rewrites the file.
 func assertGolden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
+	assertGoldenFile(t, name+".golden", got)
+}
+
+// assertGoldenFile compares got with testdata/FILE (e.g. NAME.golden.html, which a
+// browser opens as a page); -update rewrites the file.
+func assertGoldenFile(t *testing.T, file, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", file)
 	if *update {
 		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
 			t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -32,16 +33,18 @@ type commonOptions struct {
 	quiet    bool
 	platform string
 	timeout  time.Duration
+	output   string
 }
 
-// addCommonFlags declares --format, --no-trunc, -q and --platform; rowType names the
+// addCommonFlags declares --format, --no-trunc, -q, --platform, --timeout and -o; rowType names the
 // type a --format template runs over, and quietWhat what -q prints.
 func addCommonFlags(flags *pflag.FlagSet, o *commonOptions, rowType, noTruncWhat, quietWhat string) {
-	flags.StringVar(&o.format, "format", "table", `Format output: "table", "json", or a Go template over `+rowType)
+	flags.StringVar(&o.format, "format", "table", `Format output: "table", "json", "html" (one self-contained page), or a Go template over `+rowType)
 	flags.BoolVar(&o.noTrunc, "no-trunc", false, "Don't truncate output: "+noTruncWhat)
 	flags.BoolVarP(&o.quiet, "quiet", "q", false, "Only show "+quietWhat)
 	addPlatformFlag(flags, &o.platform)
 	addTimeoutFlag(flags, &o.timeout)
+	flags.StringVarP(&o.output, "output", "o", "", "Write the output to FILE instead of stdout (e.g. --format html -o layers.html)")
 }
 
 // addTimeoutFlag declares --timeout: how long a registry may stay silent.
@@ -62,7 +65,7 @@ func addUncompressedFlag(flags *pflag.FlagSet, p *bool, what string) {
 // completeFlags offers completions for the shared flags.
 func completeFlags(cmd *cobra.Command) {
 	_ = cmd.RegisterFlagCompletionFunc("platform", completion.Platforms())
-	_ = cmd.RegisterFlagCompletionFunc("format", completion.FromList("table", "json"))
+	_ = cmd.RegisterFlagCompletionFunc("format", completion.FromList("table", "json", "html"))
 }
 
 // completeImages completes image arguments: the engine's image names, and file paths
@@ -107,13 +110,16 @@ func prepareRun(cmd *cobra.Command, e *env, o commonOptions, row any) (*run, err
 		return nil, usageError(cmd, fmt.Sprintf("invalid --timeout %s: want a positive duration such as 30s", o.timeout))
 	}
 	srcOpts.Timeout = o.timeout
+	if err := checkOutput(cmd, o.output); err != nil {
+		return nil, err
+	}
 	ctx, stop := commandContext(cmd)
 	return &run{
 		format:  format,
 		srcOpts: e.sourceOptions(srcOpts),
 		ctx:     ctx,
 		stop:    stop,
-		render:  renderOpts{noTrunc: o.noTrunc, quiet: o.quiet, width: e.termWidth(), now: e.clock()},
+		render:  renderOpts{noTrunc: o.noTrunc, quiet: o.quiet, width: e.termWidth(), now: e.clock(), output: o.output},
 	}, nil
 }
 
@@ -124,6 +130,21 @@ func commandContext(cmd *cobra.Command) (context.Context, context.CancelFunc) {
 		ctx = context.Background()
 	}
 	return signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+}
+
+// checkOutput makes a bad --output a usage error before any image is read: its
+// directory must exist and the path must not be a directory.
+func checkOutput(cmd *cobra.Command, path string) error {
+	if path == "" {
+		return nil
+	}
+	if fi, err := os.Stat(filepath.Dir(path)); err != nil || !fi.IsDir() {
+		return usageError(cmd, fmt.Sprintf("invalid --output %q: no directory %s", path, filepath.Dir(path)))
+	}
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return usageError(cmd, fmt.Sprintf("invalid --output %q: a directory", path))
+	}
+	return nil
 }
 
 func platformOptions(cmd *cobra.Command, platform string) (source.Options, error) {

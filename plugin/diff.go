@@ -61,6 +61,7 @@ func runDiff(cmd *cobra.Command, e *env, oldRef, newRef string, opts diffOptions
 		table: writeDiffTable,
 		rows:  diffRows,
 		ids:   diffIDs,
+		html:  writeDiffHTML,
 	}, r.render); err != nil {
 		return err
 	}

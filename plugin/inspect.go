@@ -91,6 +91,7 @@ func runInspect(cmd *cobra.Command, e *env, refs []string, opts inspectOptions) 
 		table: func(w io.Writer, v []inspectJSON, _ renderOpts) error { return writeInspectTables(w, v, o) },
 		rows:  func(v []inspectJSON, _ renderOpts) []any { return inspectRows(v, o) },
 		ids:   func(v []inspectJSON, _ renderOpts) []string { return inspectIDs(v, o) },
+		html:  writeInspectHTML,
 	}, r.render)
 }
 

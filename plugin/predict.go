@@ -108,8 +108,11 @@ func runPredict(cmd *cobra.Command, e *env, ref string, opts predictOptions) err
 		if err != nil {
 			return contextError(cmd, err)
 		}
-		_, err = io.WriteString(out, analyze.FixDockerfile(df, analyze.DockerfileAdvise(df, c)))
-		return err
+		fixed := analyze.FixDockerfile(df, analyze.DockerfileAdvise(df, c))
+		return writeOutput(out, r.render.output, func(w io.Writer) error {
+			_, err := io.WriteString(w, fixed)
+			return err
+		})
 	}
 	p, notes, err := predictBuild(r, e, df, ref, opts)
 	if err != nil {

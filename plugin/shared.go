@@ -144,6 +144,7 @@ func runShared(cmd *cobra.Command, e *env, refs []string, opts sharedOptions) er
 		table: writeSharedTables,
 		rows:  sharedRows,
 		ids:   sharedIDs,
+		html:  writeSharedHTML,
 	}, r.render)
 }
 
@@ -354,6 +355,9 @@ type sharedJSON struct {
 	Containers *writableJSON `json:"containers,omitempty"`
 	// Registry is there with --registry: the registry's own storage figures.
 	Registry *registryJSON `json:"registry,omitempty"`
+	// heat is the same matrix whether or not --matrix asked for it: the HTML page draws
+	// it as a heat map.
+	heat [][]int64
 }
 
 type sharedImageJSON struct {
@@ -436,6 +440,7 @@ func newSharedJSON(s analyze.Sharing, matrix bool) sharedJSON {
 			Images:         c.Images,
 		})
 	}
+	v.heat = s.Matrix
 	if matrix {
 		v.Matrix = s.Matrix
 	}

@@ -146,6 +146,7 @@ func runSharedRegistry(cmd *cobra.Command, e *env, opts sharedOptions) error {
 		table: writeSharedTable,
 		rows:  sharedRows,
 		ids:   sharedIDs,
+		html:  writeSharedHTML,
 	}, r.render); err != nil {
 		return err
 	}
@@ -169,7 +170,24 @@ func compactConfig(c *v1.ConfigFile) *v1.ConfigFile {
 // Only the tally's per-layer counters are kept, so memory does not grow with the
 // number of tags beyond them.
 func walkJSONL(cmd *cobra.Command, e *env, r *run, wopts source.WalkOptions, tally *analyze.RegistryTally) error {
-	bw := bufio.NewWriter(e.dockerCli.Out())
+	if r.render.output == "" {
+		return writeJSONL(cmd, e.dockerCli.Out(), r, wopts, tally)
+	}
+	f, err := createOutput(r.render.output)
+	if err != nil {
+		return err
+	}
+	werr := writeJSONL(cmd, f, r, wopts, tally)
+	// The lines written stand even when the walk skipped tags or stopped early (exit 3
+	// or 130 says so): the --output file keeps them.
+	if err := f.finish(nil); err != nil {
+		return err
+	}
+	return werr
+}
+
+func writeJSONL(cmd *cobra.Command, out io.Writer, r *run, wopts source.WalkOptions, tally *analyze.RegistryTally) error {
+	bw := bufio.NewWriter(out)
 	enc := json.NewEncoder(bw)
 	enc.SetEscapeHTML(false)
 	wopts.Image = func(img source.WalkedImage) error {

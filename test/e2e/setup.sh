@@ -2,7 +2,8 @@
 # Installs what the end-to-end tests need, only if it is missing: the Debian
 # docker.io engine (dockerd 20.10 with BuildKit, containerd, runc and the
 # /usr/bin/docker client), the distribution v2 registry and a static busybox
-# (copied into the base image, so it must not need a dynamic loader).
+# (copied into the base image, so it must not need a dynamic loader), and
+# chromium, which opens the --format html pages headless.
 # The tests start their own private daemons; this script starts nothing.
 set -euo pipefail
 
@@ -21,6 +22,8 @@ if [ ! -x /bin/busybox ] ||
 	! dpkg-query -W -f '${Status}' busybox-static 2>/dev/null | grep -q 'install ok installed'; then
 	need+=(busybox-static)
 fi
+# The HTML pages are checked in a real browser (headless).
+command -v chromium >/dev/null || need+=(chromium)
 
 if [ ${#need[@]} -gt 0 ]; then
 	echo "e2e setup: installing ${need[*]}"

@@ -73,6 +73,7 @@ or registry, or a rule whose figures could not be read.`,
 	flags.BoolVar(&opts.noTrunc, "no-trunc", false, "Don't truncate output: full instructions")
 	addPlatformFlag(flags, &opts.platform)
 	addTimeoutFlag(flags, &opts.timeout)
+	flags.StringVarP(&opts.output, "output", "o", "", "Write the output to `FILE` instead of stdout (e.g. --format junit -o size.xml)")
 	// Not --config: standalone, that is docker's global flag for its config directory.
 	flags.StringVar(&opts.rulesFile, "rules", "", "Read the rules from `FILE` (default: "+defaultRulesFile+" in the working directory, if there)")
 	flags.BoolVar(&opts.printConfig, "print-config", false, "Print the effective rules, the file's with the flags on top, and exit")
@@ -105,6 +106,8 @@ func runCheck(cmd *cobra.Command, e *env, refs []string, opts checkOptions) erro
 	switch format {
 	case checkFormatJUnit, checkFormatGitHub, checkFormatMarkdown:
 		common.format = "table"
+	case "html":
+		return usageError(cmd, "--format html is not available for check: use markdown for a page")
 	}
 	r, err := prepareRun(cmd, e, common, CheckRow{})
 	if err != nil {
@@ -135,25 +138,24 @@ func runCheck(cmd *cobra.Command, e *env, refs []string, opts checkOptions) erro
 }
 
 func renderCheck(w io.Writer, format string, r *run, v checkView) error {
-	bw := bufio.NewWriter(w)
-	var err error
+	var write func(io.Writer) error
 	switch format {
 	case checkFormatJUnit:
-		err = writeCheckJUnit(bw, v)
+		write = func(w io.Writer) error { return writeCheckJUnit(w, v) }
 	case checkFormatGitHub:
-		err = writeCheckGitHub(bw, v, r.render)
+		write = func(w io.Writer) error { return writeCheckGitHub(w, v, r.render) }
 	case checkFormatMarkdown:
-		err = writeCheckMarkdown(bw, v, r.render)
+		write = func(w io.Writer) error { return writeCheckMarkdown(w, v, r.render) }
 	default:
-		return render(w, r.format, v, renderers[checkView]{
-			table: writeCheckTable,
-			rows:  checkRows,
-		}, r.render)
+		return render(w, r.format, v, renderers[checkView]{table: writeCheckTable, rows: checkRows}, r.render)
 	}
-	if ferr := bw.Flush(); err == nil {
-		err = ferr
-	}
-	return err
+	return writeOutput(w, r.render.output, func(w io.Writer) error {
+		bw := bufio.NewWriter(w)
+		if err := write(bw); err != nil {
+			return err
+		}
+		return bw.Flush()
+	})
 }
 
 // checkExit is the exit status of a check: 2 when a rule could not be evaluated, 1

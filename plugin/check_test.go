@@ -222,3 +222,23 @@ func TestCheckPerImageOverrides(t *testing.T) {
 		}
 	}
 }
+
+// --output writes any format to a file, JUnit included; html is refused before any read.
+func TestCheckOutputFile(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "size.xml")
+	out, errOut, code := runCLI(t, checkArgs("--format", "junit", "-o", file)...)
+	if code != ExitFinding || out != "" {
+		t.Errorf("exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := os.ReadFile(filepath.Join("testdata", "check-junit.golden"))
+	if string(b) != string(want) {
+		t.Errorf("--output file differs from check-junit.golden:\n%s", b)
+	}
+	if _, errOut, code := runCLI(t, "check", "--format", "html", "--max-size", "1MB", "oci:no/such/dir"); code != ExitUsage || !strings.Contains(errOut, "html") {
+		t.Errorf("--format html: exit %d, %s", code, errOut)
+	}
+}

@@ -40,6 +40,7 @@ instruction made it, which layers images share, and why a rebuild did not reuse 
 		newInspectCommand(e),
 		newDiffCommand(e),
 		newSharedCommand(e),
+		newCheckCommand(e),
 		newPredictCommand(e),
 		newFilesCommand(e),
 	)

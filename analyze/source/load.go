@@ -100,6 +100,9 @@ func Load(ctx context.Context, open Opener, refs []string, opts Options, need Ne
 		files = need.Files(l.Images)
 	}
 	sizes := Sizes{}
+	for _, img := range l.Images {
+		sizes.Known(img)
+	}
 	for k, img := range l.Images {
 		var want []int
 		if measure := need.Sizes == SizesAll || (need.Sizes == SizesLocal && !img.Remote); measure {

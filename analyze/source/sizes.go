@@ -33,6 +33,17 @@ func (s Sizes) Missing(img *Image) []int {
 	return want
 }
 
+// Known notes the sizes img's source records (the engine's history, a layout's or an
+// archive's measured layers), so that another image with the same content, such as a
+// registry image whose blobs are compressed, need not be read to measure it.
+func (s Sizes) Known(img *Image) {
+	for _, l := range img.Layers {
+		if _, ok := s[l.DiffID]; !ok && l.Size != analyze.Unknown {
+			s[l.DiffID] = l.Size
+		}
+	}
+}
+
 // Record notes that layer i of img measured size, and fills it in wherever img has the
 // same content with an unknown size.
 func (s Sizes) Record(img *Image, i int, size int64) {

@@ -244,56 +244,64 @@ func readRulesFile(name string) ([]byte, error) {
 // come from the source's metadata (the engine's history, an archive's or layout's
 // layers) and are measured only where unknown: for a registry image, by downloading
 // its layers, which stderr reports. Compressed sizes come from manifests, so images
-// checked with --compressed are read without measuring anything.
+// checked with --compressed are read without measuring anything. Layer contents are
+// read only for wasted-space rules, replayed as `files` replays them.
 func checkImages(ctx context.Context, e *env, refs []string, settings []ruleSet, opts source.Options) ([]analyze.Check, error) {
 	// Two loads at most: the images (and baselines) whose uncompressed sizes the rules
 	// need, and the others; each load measures a content once across its images.
 	var groups [2][]string
+	var replays [2]*wasteReplay
+	for k := range replays {
+		replays[k] = &wasteReplay{want: map[string]bool{}}
+	}
 	measure := make([]bool, len(refs))
 	for i, ref := range refs {
 		needs := analyze.NeedsOf(settings[i].rules())
 		measure[i] = needs.Sizes && !settings[i].compressed()
-		g := &groups[boolIndex(measure[i])]
-		*g = appendNew(*g, ref)
+		k := boolIndex(measure[i])
+		groups[k] = appendNew(groups[k], ref)
 		if base := settings[i].baseline(); needs.Baseline && base != "" {
-			*g = appendNew(*g, base)
+			groups[k] = appendNew(groups[k], base)
+		}
+		if needs.Waste {
+			replays[k].want[ref] = true
 		}
 	}
 	var images [2]map[string]*source.Image
+	var waste [2]map[string]*analyze.WasteFigures
 	for k, group := range groups {
 		if len(group) == 0 {
 			continue
 		}
-		need := source.Need{Sizes: source.SizesNone}
+		sizes := source.SizesNone
 		if k == 1 {
-			need.Sizes = source.SizesAll
+			sizes = source.SizesAll
 		}
-		loaded, err := e.load(ctx, group, opts, need)
+		replays[k].refs = group
+		loaded, err := e.load(ctx, group, opts, replays[k].need(sizes))
 		if err != nil {
 			return nil, err
 		}
 		defer loaded.Close()
-		images[k] = map[string]*source.Image{}
+		images[k], waste[k] = map[string]*source.Image{}, map[string]*analyze.WasteFigures{}
 		for j, img := range loaded.Images {
-			images[k][group[j]] = img
+			images[k][group[j]], waste[k][group[j]] = img, replays[k].figures(j)
 			if n := loaded.Downloaded[j]; n > 0 {
-				fmt.Fprintf(e.dockerCli.Err(), "%s: downloaded %s (%d bytes) from the registry to measure uncompressed sizes, nothing kept; --compressed downloads no layer\n", termSafe(group[j]), humanSize(n), n)
+				fmt.Fprintf(e.dockerCli.Err(), "%s: downloaded %s (%d bytes) from the registry to read its layers, nothing kept; size rules with --compressed download no layer\n", termSafe(group[j]), humanSize(n), n)
 			}
 		}
 	}
 	var checks []analyze.Check
 	for i, ref := range refs {
-		s, loaded := settings[i], images[boolIndex(measure[i])]
+		s, k := settings[i], boolIndex(measure[i])
 		rules := s.rules()
-		img := loaded[ref]
-		in := analyze.CheckInput{Image: analyze.Inspect(img.Image), Compressed: s.compressed()}
+		img := images[k][ref]
+		in := analyze.CheckInput{Image: analyze.Inspect(img.Image), Compressed: s.compressed(), Waste: waste[k][ref]}
 		if base := s.baseline(); analyze.NeedsOf(rules).Baseline && base != "" {
-			c := analyze.Compare(loaded[base].Image, img.Image)
+			c := analyze.Compare(images[k][base].Image, img.Image)
 			c.Old.Ref = base
 			in.Baseline = &c
 		}
-		// The wasted-space figure comes from the per-layer file analysis of `files`;
-		// until it is wired here, wasted-space rules report that they could not run.
 		checks = append(checks, analyze.CheckImage(in, rules))
 	}
 	return checks, nil

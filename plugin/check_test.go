@@ -7,6 +7,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+
+	"github.com/docker-layers/docker-layers/internal/imagetest"
 )
 
 // checkArgs checks the demo's lazy v2 build against its v1 build with one rule of each
@@ -78,7 +84,7 @@ func TestCheckJSONView(t *testing.T) {
 // The JUnit output is what a CI system's XML parser reads: one test case per image ×
 // rule, failures and errors counted.
 func TestCheckJUnitParses(t *testing.T) {
-	out, _, _ := runCLI(t, "check", "--max-size", "600kB", "--max-layer-size", "200kB", "--max-wasted", "10%",
+	out, _, _ := runCLI(t, "check", "--max-size", "600kB", "--max-layer-size", "200kB", "--max-growth", "10%",
 		demo("lazy-v2-buildkit"), demo("pro-v2-buildkit"))
 	var doc struct {
 		XMLName  xml.Name `xml:"testsuites"`
@@ -101,13 +107,13 @@ func TestCheckJUnitParses(t *testing.T) {
 			} `xml:"testcase"`
 		} `xml:"testsuite"`
 	}
-	junit, _, _ := runCLI(t, "check", "--format", "junit", "--max-size", "600kB", "--max-layer-size", "200kB", "--max-wasted", "10%",
+	junit, _, _ := runCLI(t, "check", "--format", "junit", "--max-size", "600kB", "--max-layer-size", "200kB", "--max-growth", "10%",
 		demo("lazy-v2-buildkit"), demo("pro-v2-buildkit"))
 	if err := xml.Unmarshal([]byte(junit), &doc); err != nil {
 		t.Fatalf("JUnit output does not parse: %v\n%s", err, junit)
 	}
 	if doc.Tests != 6 || len(doc.Suites) != 2 || doc.Errors != 2 {
-		t.Errorf("%d tests in %d suites, %d errors; want 6 in 2, 2 errors (max-wasted has no figure)", doc.Tests, len(doc.Suites), doc.Errors)
+		t.Errorf("%d tests in %d suites, %d errors; want 6 in 2, 2 errors (max-growth has no baseline)", doc.Tests, len(doc.Suites), doc.Errors)
 	}
 	failures := 0
 	for _, s := range doc.Suites {
@@ -241,4 +247,38 @@ func TestCheckOutputFile(t *testing.T) {
 	if _, errOut, code := runCLI(t, "check", "--format", "html", "--max-size", "1MB", "oci:no/such/dir"); code != ExitUsage || !strings.Contains(errOut, "html") {
 		t.Errorf("--format html: exit %d, %s", code, errOut)
 	}
+}
+
+// Wasted-space rules replay the layers as `files` does: a 10,000-byte file that a
+// higher layer overwrites with 100 bytes wastes 10,000 of the image's 10,100 bytes.
+func TestCheckWasted(t *testing.T) {
+	img := empty.Image
+	for _, files := range []map[string]string{
+		{"app/data.bin": strings.Repeat("x", 10000)},
+		{"app/data.bin": strings.Repeat("y", 100)},
+	} {
+		var err error
+		img, err = mutate.Append(img, mutate.Addendum{Layer: imagetest.FileLayer(t, files), History: v1.History{CreatedBy: "COPY data.bin /app/ # buildkit"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	images := map[string]v1.Image{"app:wasteful": img}
+	out, errOut, code := runCLIWith(t, images, "check", "--format", "json", "--max-wasted", "20kB", "--min-efficiency", "0.95", "--warn-size", "1MB", "app:wasteful")
+	if code != ExitFinding {
+		t.Errorf("exit %d, want 1 (efficiency 0.01); stderr %s", code, errOut)
+	}
+	var v checkView
+	if err := json.Unmarshal([]byte(out), &v); err != nil {
+		t.Fatal(err)
+	}
+	rules := v.Images[0].Rules
+	if rules[1].Rule != "max-wasted" || *rules[1].Actual != 10000 || rules[1].Status != "pass" {
+		t.Errorf("max-wasted %+v", rules[1])
+	}
+	if rules[2].Rule != "min-efficiency" || rules[2].Status != "fail" || *rules[2].Actual > 0.0100 || *rules[2].Actual < 0.0099 {
+		t.Errorf("min-efficiency %+v", rules[2])
+	}
+	table, _, _ := runCLIWith(t, images, "check", "--max-wasted", "50%", "--min-efficiency", "95%", "app:wasteful")
+	assertGolden(t, "check-wasted", table)
 }

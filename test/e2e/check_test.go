@@ -140,6 +140,14 @@ func TestCheckEngine(t *testing.T) {
 		t.Logf("largest layer %d (%s), %d bytes", r.Layer.Index, r.Layer.Instruction, largest)
 	}
 
+	// Wasted space, replayed from the engine's export as files replays it.
+	wasted := checkJSON(t, 0, "--max-wasted", "1GB", "--min-efficiency", "0.5", a.v2)
+	for _, r := range wasted.Images[0].Rules {
+		if r.Status != "pass" || r.Actual == nil {
+			t.Errorf("%s on the engine image: %+v", r.Rule, r)
+		}
+	}
+
 	// Growth over v1, from the engine alone: the edit grew the last COPY.
 	grow := checkJSON(t, 0, "--baseline", a.v1, "--max-growth", "1MB", "--max-layer-growth", "100kB", "--min-reused", "50%", a.v2)
 	for _, r := range grow.Images[0].Rules {

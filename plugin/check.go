@@ -28,6 +28,7 @@ type checkOptions struct {
 	limits     map[string]*string
 	baseline   string
 	compressed bool
+	reg        registryOptions
 }
 
 const checkFormatHelp = `Format output: "table" (default), "json", "junit", "github" (annotations and the table), "markdown", or a Go template over CheckRow (one row per image and rule)`
@@ -35,7 +36,7 @@ const checkFormatHelp = `Format output: "table" (default), "json", "junit", "git
 func newCheckCommand(e *env) *cobra.Command {
 	opts := checkOptions{limits: map[string]*string{}}
 	cmd := &cobra.Command{
-		Use:   "check [OPTIONS] IMAGE [IMAGE...]",
+		Use:   "check [OPTIONS] IMAGE [IMAGE...] | --registry HOST[/NAMESPACE]",
 		Short: "Check images against size budgets, for CI",
 		Long: `Check each image against budget rules: its size, its largest layer, its number of
 layers, its growth over a baseline image (the image of the main branch), the share of
@@ -54,11 +55,19 @@ checked do not share), and stderr says how much.
 
 ` + imageRefHelp + `
 
+With --registry, every tag of a registry (or of a namespace, --repo, --tags, --latest)
+is checked on compressed sizes from its manifest and config alone; only the images
+that fail or warn are shown, and stderr counts them all. Skipped tags make the exit
+status 2 unless a rule failed.
+
 Exit status: 0 when every rule passed (warnings pass), 1 when a rule failed, 2 when
 the check could not run: a bad flag, configuration or reference, an unreachable engine
 or registry, or a rule whose figures could not be read.`,
 		Args: func(cmd *cobra.Command, args []string) error {
-			if opts.printConfig {
+			if err := opts.reg.check(cmd, args, false); err != nil {
+				return err
+			}
+			if opts.printConfig || opts.reg.registry != "" {
 				return nil
 			}
 			return minArgs(1)(cmd, args)
@@ -82,6 +91,9 @@ or registry, or a rule whose figures could not be read.`,
 	for _, k := range analyze.RuleKinds {
 		opts.limits[k.Name] = flags.String(k.Name, "", k.Usage)
 	}
+	addRegistryFlags(flags, &opts.reg)
+	flags.Lookup("format").Usage = checkFormatHelp
+	flags.Lookup("registry").Usage = "Check every image in a registry: HOST[:PORT][/NAMESPACE] (compressed sizes, from manifests and configs only, never layer blobs)"
 	_ = cmd.RegisterFlagCompletionFunc("format", completion.FromList("table", "json", checkFormatJUnit, checkFormatGitHub, checkFormatMarkdown))
 	_ = cmd.RegisterFlagCompletionFunc("platform", completion.Platforms())
 	return cmd
@@ -115,6 +127,19 @@ func runCheck(cmd *cobra.Command, e *env, refs []string, opts checkOptions) erro
 	}
 	defer r.stop()
 
+	if opts.reg.registry != "" {
+		v, err := checkRegistry(cmd, e, r, cfg, flagRules, opts)
+		if err != nil && v.Images == nil {
+			return err
+		}
+		if rerr := renderCheck(out, format, r, v); rerr != nil {
+			return rerr
+		}
+		if err != nil {
+			return err
+		}
+		return checkExit(v)
+	}
 	settings := make([]ruleSet, len(refs))
 	for i, ref := range refs {
 		settings[i] = cfg.forImage(ref, flagRules)

@@ -16,6 +16,7 @@ func FuzzInstruction(f *testing.F) {
 		`|2 A=1 B=2 /bin/sh -c npm ci`,
 		`RUN |1 A=b /bin/sh -c npm ci # buildkit`,
 		`EXPOSE map[3000/tcp:{} 53/udp:{}]`,
+		`EXPOSE [3000/tcp 53/udp]`,
 		"RUN /bin/sh -c a\n\tb # buildkit",
 	} {
 		f.Add(s)

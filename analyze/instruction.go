@@ -13,7 +13,8 @@ import (
 //	BuildKit: RUN /bin/sh -c npm ci # buildkit
 //	          RUN |1 A=1 /bin/sh -c npm ci # buildkit
 //	          COPY . . # buildkit
-//	          EXPOSE map[3000/tcp:{}]
+//	          EXPOSE map[3000/tcp:{}]             (BuildKit before 0.32)
+//	          EXPOSE [3000/tcp]                   (BuildKit 0.32 and later)
 //
 // Instruction maps both to the Dockerfile form, so two builds read alike.
 
@@ -23,6 +24,7 @@ var (
 	contentHash  = regexp.MustCompile(`\b(file|dir|multi):([0-9a-f]{12})[0-9a-f]{52}\b`)
 	exposeMap    = regexp.MustCompile(`^EXPOSE map\[(.*)\]$`)
 	exposeMapKey = regexp.MustCompile(`(\S+?):\{\}`)
+	exposeList   = regexp.MustCompile(`^EXPOSE \[(.*)\]$`)
 	legacyIn     = regexp.MustCompile(`^(COPY|ADD) (.*) in (\S+)\s*$`)
 )
 
@@ -63,6 +65,8 @@ func Instruction(createdBy string) string {
 			ports = append(ports, p[1])
 		}
 		s = "EXPOSE " + strings.Join(ports, " ")
+	} else if m := exposeList.FindStringSubmatch(s); m != nil {
+		s = "EXPOSE " + m[1]
 	}
 	s = contentHash.ReplaceAllString(s, "$1:$2…")
 	return strings.Join(strings.Fields(s), " ")

@@ -24,6 +24,9 @@ func TestInstruction(t *testing.T) {
 		{`WORKDIR /app`, `WORKDIR /app`},
 		{`EXPOSE map[3000/tcp:{}]`, `EXPOSE 3000/tcp`},
 		{`EXPOSE map[3000/tcp:{} 53/udp:{}]`, `EXPOSE 3000/tcp 53/udp`},
+		// BuildKit 0.32 and later (Docker 29) print the ports as a list.
+		{`EXPOSE [3000/tcp]`, `EXPOSE 3000/tcp`},
+		{`EXPOSE [3000/tcp 53/udp]`, `EXPOSE 3000/tcp 53/udp`},
 		{`ENV NODE_ENV=production`, `ENV NODE_ENV=production`},
 		{`CMD ["node" "index.js"]`, `CMD ["node" "index.js"]`},
 		// Whitespace, multi-line RUN and nothing at all.

@@ -167,8 +167,7 @@ func scanExport(ctx context.Context, r io.Reader, wanted map[v1.Hash][]int, file
 		if err != nil {
 			return err
 		}
-		// Even an empty layer tar holds its 1024-byte end marker.
-		if hdr.Typeflag != tar.TypeReg || hdr.Size < 1024 {
+		if hdr.Typeflag != tar.TypeReg || hdr.Size == 0 {
 			continue
 		}
 		name := cleanArchivePath(hdr.Name)
@@ -176,7 +175,9 @@ func scanExport(ctx context.Context, r io.Reader, wanted map[v1.Hash][]int, file
 		head, _ := br.Peek(512)
 		comp := sniff(head)
 		if comp == compressionNone {
-			if !looksLikeTar(head) {
+			// Even an empty layer tar holds its 1024-byte end marker; a compressed blob
+			// (the containerd image store exports those) can be a few dozen bytes.
+			if hdr.Size < 1024 || !looksLikeTar(head) {
 				continue
 			}
 			// An uncompressed OCI blob is named by its digest, which is its diffID:

@@ -21,6 +21,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/docker-layers/docker-layers/analyze"
+	"github.com/docker-layers/docker-layers/internal/imagetest"
 )
 
 // fakeEngine answers the engine API calls for one image, as dockerd would.
@@ -301,4 +302,57 @@ func stepLayers(t *testing.T, img *Image) string {
 		layerOf = append(layerOf, s.Layer)
 	}
 	return fmt.Sprint(layerOf)
+}
+
+// tinyLayersImage has layers whose compressed blobs are far under 1 KiB, as the
+// containerd image store exports them: a small COPY (720 bytes there) and a WORKDIR
+// layer (92 bytes), on a base large enough to look like a real one.
+func tinyLayersImage(t *testing.T) v1.Image {
+	t.Helper()
+	img := randomImage(t, 1)
+	for _, files := range []map[string]string{
+		{"app/index.js": "console.log(\"hello, world\")\n", "app/package.json": "{}\n"},
+		{}, // WORKDIR: an empty tar
+	} {
+		var err error
+		img, err = mutate.AppendLayers(img, imagetest.FileLayer(t, files))
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg, _ := img.ConfigFile()
+	cfg = cfg.DeepCopy()
+	cfg.History = []v1.History{{CreatedBy: "ADD rootfs.tar /"}, {CreatedBy: "COPY . . # buildkit"}, {CreatedBy: "WORKDIR /app"}}
+	img, err := mutate.ConfigFile(img, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+// The containerd image store exports compressed blobs: a layer's blob can be a few
+// dozen bytes, and must still be found (an uncompressed layer tar is never under 1 KiB).
+func TestDaemonScanTinyCompressedLayers(t *testing.T) {
+	for name, style := range map[string]saveStyle{"classic": classicSave, "oci": ociSave, "containerd": containerdSave} {
+		t.Run(name, func(t *testing.T) {
+			src := tinyLayersImage(t)
+			layers, _ := src.Layers()
+			if c, _ := layers[2].Size(); style == containerdSave && c >= 1024 {
+				t.Fatalf("the WORKDIR blob is %d bytes: not a tiny blob", c)
+			}
+			e := &fakeEngine{t: t, style: style, img: src, sizes: []int64{2048, 50, 0}}
+			img := openFake(t, e, "app:v1")
+			got := map[int]int{}
+			err := img.ScanLayers(context.Background(), []int{0, 1, 2}, true, func(i int, s LayerScan) error {
+				got[i] = len(s.Files)
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got[1] != 2 || got[2] != 0 || len(got) != 3 {
+				t.Errorf("files per layer %v, want layer 1 with 2 files and an empty layer 2", got)
+			}
+		})
+	}
 }

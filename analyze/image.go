@@ -30,8 +30,12 @@ type Layer struct {
 type Image struct {
 	// Ref is the reference as the user gave it.
 	Ref string
-	// ID is the digest of the image config ("sha256:…").
+	// ID is the digest of the image config ("sha256:…"), whatever the source.
 	ID string
+	// EngineID is the image ID the Docker engine shows (`docker image ls`): the config
+	// digest on the classic image store, the index or manifest digest on the containerd
+	// image store. Empty for images not read from an engine.
+	EngineID string
 	// Config is the image config: history, rootfs and runtime config.
 	Config *v1.ConfigFile
 	// Layers are the filesystem layers, bottom first, in rootfs order.

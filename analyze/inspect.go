@@ -9,8 +9,10 @@ import (
 
 // Inspection is what `inspect` reports of one image.
 type Inspection struct {
-	Image        string
+	Image string
+	// ID is the config digest; EngineID the engine's own image ID (see Image.EngineID).
 	ID           string
+	EngineID     string
 	OS           string
 	Architecture string
 	Variant      string
@@ -63,6 +65,7 @@ func Inspect(img Image) Inspection {
 	in := Inspection{
 		Image:          img.Ref,
 		ID:             img.ID,
+		EngineID:       img.EngineID,
 		OS:             cfg.OS,
 		Architecture:   cfg.Architecture,
 		Variant:        cfg.Variant,

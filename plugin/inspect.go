@@ -107,6 +107,7 @@ type inspectRender struct {
 type inspectJSON struct {
 	Image          string      `json:"image"`
 	ID             string      `json:"id"`
+	EngineID       string      `json:"engineID,omitempty"`
 	OS             string      `json:"os"`
 	Architecture   string      `json:"architecture"`
 	Variant        string      `json:"variant,omitempty"`
@@ -157,6 +158,7 @@ func newInspectJSON(in analyze.Inspection) inspectJSON {
 	v := inspectJSON{
 		Image:          in.Image,
 		ID:             in.ID,
+		EngineID:       in.EngineID,
 		OS:             in.OS,
 		Architecture:   in.Architecture,
 		Variant:        in.Variant,

@@ -10,6 +10,7 @@ import (
 
 	cerrdefs "github.com/containerd/errdefs"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/moby/moby/api/types/image"
 	"github.com/moby/moby/client"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -61,10 +62,20 @@ func openDaemon(ctx context.Context, r Ref, opts Options) (*Image, error) {
 		return nil, daemonError(c, where, err)
 	}
 	d := &daemonImage{client: c, id: ins.ID, where: where, progress: opts.Progress}
-	img, err := d.fromAPI(ctx, ins.InspectResponse, hist.Items)
+	var img *Image
+	if ins.Descriptor != nil {
+		// Only the containerd image store describes an image by its OCI descriptor.
+		if ins.Os != "" && ins.Architecture != "" {
+			d.platform = &v1.Platform{OS: ins.Os, Architecture: ins.Architecture, Variant: ins.Variant}
+		}
+		img, err = d.fromContainerdStore(ctx, ins.InspectResponse)
+	} else {
+		img, err = d.fromAPI(ctx, ins.InspectResponse, hist.Items)
+	}
 	if err != nil {
 		return nil, err
 	}
+	img.EngineID = ins.ID
 	img.scanner = d
 	return img, nil
 }
@@ -76,6 +87,74 @@ type daemonImage struct {
 	where    string
 	diffIDs  []v1.Hash
 	progress func(Progress)
+	// platform is set on the containerd image store, where an export may hold an index
+	// of several platforms: the one the engine's inspect answered for.
+	platform *v1.Platform
+}
+
+// fromContainerdStore builds the image from the export's config and manifest. The
+// containerd image store's IDs are index or manifest digests, and its history sizes
+// are snapshot disk use — per layer with overlayfs, but in 4 KiB blocks with
+// directories counted, and cumulative with the native snapshotter — so neither the ID
+// nor the sizes are our figures. Its export holds what is: the config (its digest is
+// the ID) and the manifest (compressed layer digests and sizes). Uncompressed sizes
+// stay unknown until the layers are measured, as for an archive.
+func (d *daemonImage) fromContainerdStore(ctx context.Context, ins image.InspectResponse) (*Image, error) {
+	for _, s := range ins.RootFS.Layers {
+		h, err := v1.NewHash(s)
+		if err != nil {
+			return nil, fmt.Errorf("%s: the engine reports a bad layer diffID %q: %w", d.where, s, err)
+		}
+		d.diffIDs = append(d.diffIDs, h)
+	}
+	exp, err := d.readExport(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := v1.ParseConfigFile(bytes.NewReader(exp.config))
+	if err != nil {
+		return nil, fmt.Errorf("%s: parsing the image config: %w", d.where, err)
+	}
+	if fmt.Sprint(cfg.RootFS.DiffIDs) != fmt.Sprint(d.diffIDs) {
+		return nil, fmt.Errorf("%s: the engine's export holds another image than it inspects (layers differ)", d.where)
+	}
+	id, _, _ := v1.SHA256(bytes.NewReader(exp.config))
+	img := &Image{
+		Image:            analyze.Image{ID: id.String(), Config: cfg},
+		Transport:        TransportDaemon,
+		LayersCompressed: len(d.diffIDs) > 0,
+	}
+	blobs := manifestLayers(exp.manifest, len(d.diffIDs))
+	for i, diffID := range d.diffIDs {
+		l := analyze.Layer{DiffID: diffID, Size: analyze.Unknown, CompressedSize: analyze.Unknown}
+		if blobs != nil && compressedMediaType(blobs[i].MediaType) {
+			l.Digest, l.CompressedSize = blobs[i].Digest, blobs[i].Size
+		} else {
+			img.LayersCompressed = false
+		}
+		img.Layers = append(img.Layers, l)
+	}
+	return img, nil
+}
+
+// manifestLayers returns the layer descriptors of a raw image manifest, or nil when
+// there is none or it does not list n layers.
+func manifestLayers(raw []byte, n int) []v1.Descriptor {
+	if raw == nil {
+		return nil
+	}
+	m, err := v1.ParseManifest(bytes.NewReader(raw))
+	if err != nil || len(m.Layers) != n {
+		return nil
+	}
+	return m.Layers
+}
+
+// compressedMediaType is true for a gzip or zstd layer blob, in Docker's or OCI's media
+// types; a plain tar blob is the uncompressed layer itself.
+func compressedMediaType(mt types.MediaType) bool {
+	s := string(mt)
+	return strings.HasSuffix(s, "gzip") || strings.HasSuffix(s, "zstd")
 }
 
 // fromAPI builds the image from inspect and history (newest first, as the API sends it).
@@ -111,9 +190,13 @@ func (d *daemonImage) fromAPI(ctx context.Context, ins image.InspectResponse, it
 	}
 
 	// Some zero-sized steps may or may not have made a layer: only the config knows.
-	cfg, err := d.readConfig(ctx)
+	exp, err := d.readExport(ctx)
 	if err != nil {
 		return nil, err
+	}
+	cfg, err := v1.ParseConfigFile(bytes.NewReader(exp.config))
+	if err != nil {
+		return nil, fmt.Errorf("%s: parsing the image config: %w", d.where, err)
 	}
 	img.Config = cfg
 	if len(cfg.History) == len(hist) {
@@ -222,24 +305,36 @@ func synthesizeConfig(ins image.InspectResponse, hist []image.HistoryResponseIte
 	return cfg, nil
 }
 
-// readConfig reads the raw image config from the start of an export, skipping layers.
-func (d *daemonImage) readConfig(ctx context.Context) (*v1.ConfigFile, error) {
+// readExport reads the raw image config (and manifest, where the export has one) from
+// the start of an export, skipping layers.
+func (d *daemonImage) readExport(ctx context.Context) (exportedImage, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	rc, err := d.client.ImageSave(ctx, []string{d.id})
+	rc, err := d.save(ctx)
 	if err != nil {
-		return nil, daemonError(d.client, d.where, err)
+		return exportedImage{}, daemonError(d.client, d.where, err)
 	}
 	defer rc.Close()
-	raw, err := findConfig(ctx, rc, d.id)
+	exp, err := findConfig(ctx, rc, d.id, d.platform)
 	if err != nil {
-		return nil, fmt.Errorf("%s: reading the image config from the engine's export: %w", d.where, err)
+		if e := ctxErr(err); e != nil {
+			return exportedImage{}, e
+		}
+		return exportedImage{}, fmt.Errorf("%s: reading the image config from the engine's export: %w", d.where, err)
 	}
-	cfg, err := v1.ParseConfigFile(bytes.NewReader(raw))
-	if err != nil {
-		return nil, fmt.Errorf("%s: parsing the image config: %w", d.where, err)
+	return exp, nil
+}
+
+// save asks the engine for the image's export; on the containerd image store, only the
+// platform read, so a multi-platform image's other platforms are not sent.
+func (d *daemonImage) save(ctx context.Context) (client.ImageSaveResult, error) {
+	var opts []client.ImageSaveOption
+	if d.platform != nil {
+		opts = append(opts, client.ImageSaveWithPlatforms(ocispec.Platform{
+			OS: d.platform.OS, Architecture: d.platform.Architecture, Variant: d.platform.Variant,
+		}))
 	}
-	return cfg, nil
+	return d.client.ImageSave(ctx, []string{d.id}, opts...)
 }
 
 // daemonError turns an engine API error into one line saying what to do.

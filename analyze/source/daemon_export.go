@@ -30,11 +30,18 @@ import (
 // bounded by maxMetadataFile).
 const maxMetadataTotal = 64 << 20
 
+// exportedImage is what findConfig keeps of an export: the raw image config and, when
+// the export holds one (OCI layout), the raw image manifest that names it.
+type exportedImage struct {
+	config   []byte
+	manifest []byte
+}
+
 // findConfig reads an export until it holds the config of the image whose engine ID is
 // id: the config digest (classic image store) or a manifest or index digest (containerd
-// image store). Layer bytes are skipped, and reading stops as soon as the config is
-// found.
-func findConfig(ctx context.Context, r io.Reader, id string) ([]byte, error) {
+// image store, where platform picks from an index; nil means the default). Layer bytes
+// are skipped, and reading stops as soon as the config is found.
+func findConfig(ctx context.Context, r io.Reader, id string, platform *v1.Platform) (exportedImage, error) {
 	want := strings.TrimPrefix(id, "sha256:")
 	blobs := map[string][]byte{}
 	var kept int64
@@ -46,7 +53,7 @@ func findConfig(ctx context.Context, r io.Reader, id string) ([]byte, error) {
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("reading the export: %w", err)
+			return exportedImage{}, fmt.Errorf("reading the export: %w", err)
 		}
 		if hdr.Typeflag != tar.TypeReg || hdr.Size > maxMetadataFile || kept+hdr.Size > maxMetadataTotal {
 			continue
@@ -67,7 +74,7 @@ func findConfig(ctx context.Context, r io.Reader, id string) ([]byte, error) {
 		}
 		raw, err := io.ReadAll(br)
 		if err != nil {
-			return nil, fmt.Errorf("reading %s from the export: %w", name, err)
+			return exportedImage{}, fmt.Errorf("reading %s from the export: %w", name, err)
 		}
 		// A document named by its digest must be that content.
 		if named, ok := digestInName(name); ok {
@@ -77,8 +84,8 @@ func findConfig(ctx context.Context, r io.Reader, id string) ([]byte, error) {
 		}
 		blobs[key] = raw
 		kept += int64(len(raw))
-		if cfg, ok := resolveConfig(blobs, want, 0); ok {
-			return cfg, nil
+		if img, ok := resolveConfig(blobs, want, platform, 0); ok {
+			return img, nil
 		}
 	}
 	// An ID the export does not name (an engine that re-encodes what it stores): fall
@@ -88,19 +95,20 @@ func findConfig(ctx context.Context, r io.Reader, id string) ([]byte, error) {
 		if err := json.Unmarshal(m, &entries); err == nil && len(entries) == 1 {
 			key := path.Base(cleanArchivePath(entries[0].Config))
 			key = strings.TrimSuffix(key, ".json")
-			if cfg, ok := resolveConfig(blobs, key, 0); ok {
-				return cfg, nil
+			if img, ok := resolveConfig(blobs, key, platform, 0); ok {
+				return img, nil
 			}
 		}
 	}
-	return nil, fmt.Errorf("the export holds no config for image %s", id)
+	return exportedImage{}, fmt.Errorf("the export holds no config for image %s", id)
 }
 
 // resolveConfig follows an index or manifest held in blobs down to an image config.
-func resolveConfig(blobs map[string][]byte, digestHex string, depth int) ([]byte, bool) {
+// Attestation manifests are never followed (see pickPlatform).
+func resolveConfig(blobs map[string][]byte, digestHex string, platform *v1.Platform, depth int) (exportedImage, bool) {
 	raw, ok := blobs[digestHex]
 	if !ok || depth > 4 {
-		return nil, false
+		return exportedImage{}, false
 	}
 	var probe struct {
 		RootFS    *json.RawMessage `json:"rootfs"`
@@ -108,21 +116,25 @@ func resolveConfig(blobs map[string][]byte, digestHex string, depth int) ([]byte
 		Manifests []v1.Descriptor  `json:"manifests"`
 	}
 	if json.Unmarshal(raw, &probe) != nil {
-		return nil, false
+		return exportedImage{}, false
 	}
 	switch {
 	case probe.RootFS != nil:
-		return raw, true
+		return exportedImage{config: raw}, true
 	case probe.Config != nil:
-		return resolveConfig(blobs, probe.Config.Digest.Hex, depth+1)
-	case len(probe.Manifests) > 0:
-		d, err := pickPlatform(&v1.IndexManifest{Manifests: probe.Manifests}, nil, "")
-		if err != nil {
-			return nil, false
+		img, ok := resolveConfig(blobs, probe.Config.Digest.Hex, platform, depth+1)
+		if ok && img.manifest == nil {
+			img.manifest = raw
 		}
-		return resolveConfig(blobs, d.Digest.Hex, depth+1)
+		return img, ok
+	case len(probe.Manifests) > 0:
+		d, err := pickPlatform(&v1.IndexManifest{Manifests: probe.Manifests}, platform, "")
+		if err != nil {
+			return exportedImage{}, false
+		}
+		return resolveConfig(blobs, d.Digest.Hex, platform, depth+1)
 	}
-	return nil, false
+	return exportedImage{}, false
 }
 
 // scanLayers streams the image's export once and scans the wanted layers as they pass.
@@ -138,7 +150,7 @@ func (d *daemonImage) scanLayers(ctx context.Context, want []int, files bool, fn
 	counter := &countingReader{}
 	stop := startProgress(d.progress, d.where, "exporting from the Docker engine", counter.n.Load)
 	defer stop()
-	rc, err := d.client.ImageSave(ctx, []string{d.id})
+	rc, err := d.save(ctx)
 	if err != nil {
 		return daemonError(d.client, d.where, err)
 	}

@@ -280,12 +280,12 @@ func TestDaemonErrors(t *testing.T) {
 func TestFindConfigStopsEarly(t *testing.T) {
 	e := &fakeEngine{t: t, style: classicSave, img: engineImage(t, "LL")}
 	rc, _ := e.ImageSave(context.Background(), []string{e.id()})
-	raw, err := findConfig(context.Background(), rc, e.id())
+	exp, err := findConfig(context.Background(), rc, e.id(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want, _ := e.img.RawConfigFile()
-	if !bytes.Equal(raw, want) {
+	if !bytes.Equal(exp.config, want) {
 		t.Errorf("config differs")
 	}
 }
@@ -322,6 +322,7 @@ func tinyLayersImage(t *testing.T) v1.Image {
 	}
 	cfg, _ := img.ConfigFile()
 	cfg = cfg.DeepCopy()
+	cfg.OS, cfg.Architecture = "linux", "amd64"
 	cfg.History = []v1.History{{CreatedBy: "ADD rootfs.tar /"}, {CreatedBy: "COPY . . # buildkit"}, {CreatedBy: "WORKDIR /app"}}
 	img, err := mutate.ConfigFile(img, cfg)
 	if err != nil {

@@ -101,12 +101,12 @@ func (r v1Reader) readLayer(i int, fn func(int, layerBlob) error) error {
 }
 
 // pickPlatform chooses one manifest of an index: the requested platform, else
-// linux/amd64, else the only one. Attestation manifests (platform unknown/unknown) are
-// never chosen.
+// linux/amd64, else the only one. Attestation manifests (platform unknown/unknown, or
+// BuildKit's attestation-manifest annotation) are never chosen.
 func pickPlatform(im *v1.IndexManifest, want *v1.Platform, where string) (v1.Descriptor, error) {
 	var candidates []v1.Descriptor
 	for _, d := range im.Manifests {
-		if d.Platform != nil && d.Platform.OS == "unknown" {
+		if (d.Platform != nil && d.Platform.OS == "unknown") || d.Annotations["vnd.docker.reference.type"] == "attestation-manifest" {
 			continue
 		}
 		if d.MediaType.IsImage() || d.MediaType.IsIndex() {

@@ -6,8 +6,12 @@
 // everything it started when the tests end, so no test needs the network or
 // touches the machine's own dockerd.
 //
-// Run it with `make -f test/e2e/e2e.mk e2e` (or `bash test/e2e/setup.sh` and
-// `go test -tags e2e ./test/e2e/...`).
+// E2E_ENGINE picks the engine: "classic" (default) is Debian's dockerd 20.10 with
+// the classic image store; "containerd" is Docker Engine 29 with the containerd
+// image store, on its own containerd 2.x, built by test/e2e/engine29.sh.
+//
+// Run it with `make -f test/e2e/e2e.mk e2e` (both engines; or `bash
+// test/e2e/setup.sh` and `E2E_ENGINE=... go test -tags e2e ./test/e2e/...`).
 package e2e
 
 import (
@@ -60,6 +64,8 @@ const (
 // harness is the state TestMain sets up; tests read it via the accessors.
 type harness struct {
 	root         string // private temp dir holding everything below
+	engineDir    string // the Docker 29 binaries (containerd engine only)
+	cgroupParent string // the cgroup parent given to dockerd 29, removed at teardown
 	repoRoot     string
 	dockerHost   string
 	registryAddr string
@@ -82,11 +88,33 @@ var commands, stopCommands = context.WithCancel(context.Background())
 // dockerHost is the DOCKER_HOST of the private daemon (unix:///tmp/dl-e2e-…/docker.sock).
 func dockerHost() string { return h.dockerHost }
 
-// storageDriver is vfs, which works everywhere; E2E_STORAGE_DRIVER=overlay2 checks our
-// sizes against the driver most engines use, where the kernel allows it.
+// Engines (E2E_ENGINE).
+const (
+	classicEngine    = "classic"    // Debian's dockerd 20.10, classic image store
+	containerdEngine = "containerd" // Docker Engine 29, containerd image store
+)
+
+// engine is the engine under test.
+func engine() string {
+	if e := os.Getenv("E2E_ENGINE"); e != "" {
+		return e
+	}
+	return classicEngine
+}
+
+// containerdStore is true when the engine keeps images in the containerd image store.
+func containerdStore() bool { return engine() == containerdEngine }
+
+// storageDriver is the classic engine's storage driver or the containerd engine's
+// snapshotter. The defaults, vfs and overlayfs, work everywhere here;
+// E2E_STORAGE_DRIVER=overlay2 checks our sizes against the driver most classic engines
+// use, E2E_STORAGE_DRIVER=native the containerd snapshotter that copies whole trees.
 func storageDriver() string {
 	if d := os.Getenv("E2E_STORAGE_DRIVER"); d != "" {
 		return d
+	}
+	if containerdStore() {
+		return "overlayfs"
 	}
 	return "vfs"
 }
@@ -180,6 +208,15 @@ func setup() error {
 	if h.repoRoot, err = findRepoRoot(); err != nil {
 		return err
 	}
+	switch engine() {
+	case classicEngine:
+	case containerdEngine:
+		if err := findEngine29(); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("E2E_ENGINE=%s: want %s or %s", engine(), classicEngine, containerdEngine)
+	}
 
 	// Building the plugin overlaps with starting the daemons.
 	built := make(chan struct{})
@@ -188,7 +225,11 @@ func setup() error {
 		buildPlugin()
 	}()
 
-	if err := startDockerd(); err != nil {
+	start := startDockerd
+	if containerdStore() {
+		start = startDocker29
+	}
+	if err := start(); err != nil {
 		return err
 	}
 	if err := startRegistry(); err != nil {
@@ -267,6 +308,10 @@ func startDockerd() error {
 	if err != nil {
 		return err
 	}
+	return waitDockerd(p, sock)
+}
+
+func waitDockerd(p *process, sock string) error {
 	client := &http.Client{Transport: &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			return (&net.Dialer{}).DialContext(ctx, "unix", sock)
@@ -310,7 +355,7 @@ http:
 		return err
 	}
 	defer stdout.Close()
-	p, err := startProcessOut("registry", stdout, filepath.Join(h.root, "registry.log"), registry, "serve", confPath)
+	p, err := startProcessOut("registry", nil, stdout, filepath.Join(h.root, "registry.log"), registry, "serve", confPath)
 	if err != nil {
 		return err
 	}
@@ -354,6 +399,12 @@ func writeDockerConfig() error {
 	}
 	if err := os.WriteFile(filepath.Join(h.configDir, "config.json"), []byte("{}\n"), 0o600); err != nil {
 		return err
+	}
+	if containerdStore() {
+		// The 20.10 client builds with BuildKit through buildx, as Docker 29's own does.
+		if err := os.Symlink(filepath.Join(h.engineDir, "cli-plugins", "docker-buildx"), filepath.Join(plugins, "docker-buildx")); err != nil {
+			return err
+		}
 	}
 	return os.Symlink(h.pluginBin, filepath.Join(plugins, "docker-layers"))
 }
@@ -462,19 +513,21 @@ type process struct {
 }
 
 func startProcess(name, logPath, bin string, args ...string) (*process, error) {
-	return startProcessOut(name, nil, logPath, bin, args...)
+	return startProcessOut(name, nil, nil, logPath, bin, args...)
 }
 
 // startProcessOut starts bin with stderr (and stdout, unless given) appended
-// to logPath. The process gets its own process group so a terminal's Ctrl-C
-// reaches only the test binary, which then stops it in order.
-func startProcessOut(name string, stdout *os.File, logPath, bin string, args ...string) (*process, error) {
+// to logPath, in env (nil: this process's). The process gets its own process
+// group so a terminal's Ctrl-C reaches only the test binary, which then stops
+// it in order.
+func startProcessOut(name string, env []string, stdout *os.File, logPath, bin string, args ...string) (*process, error) {
 	logf, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
 	}
 	defer logf.Close()
 	cmd := exec.Command(bin, args...)
+	cmd.Env = env
 	cmd.Stdout = logf
 	if stdout != nil {
 		cmd.Stdout = stdout
@@ -554,6 +607,8 @@ func teardown() {
 	if h.root == "" {
 		return
 	}
+	// Last, once every process that could sit in them has gone.
+	defer removeCgroups(h.cgroupParent)
 	if os.Getenv("E2E_KEEP") != "" {
 		// Kept for reading logs; the next run's reapStale removes it.
 		fmt.Fprintf(os.Stderr, "e2e: E2E_KEEP set, leaving %s\n", h.root)
@@ -610,6 +665,8 @@ func reapStale() {
 		}
 		fmt.Fprintf(os.Stderr, "e2e: cleaning up %s left by an earlier run\n", dir)
 		pidFiles, _ := filepath.Glob(filepath.Join(dir, "*.harness.pid"))
+		// Reverse name order stops dockerd before the containerd it uses.
+		sort.Sort(sort.Reverse(sort.StringSlice(pidFiles)))
 		for _, pf := range pidFiles {
 			if b, err := os.ReadFile(pf); err == nil {
 				if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && cmdlineMentions(pid, dir+"/") {
@@ -618,6 +675,7 @@ func reapStale() {
 			}
 		}
 		removeRoot(dir)
+		removeCgroups(cgroupParentFor(dir))
 	}
 }
 
@@ -827,6 +885,11 @@ func build(t testing.TB, contextDir, dockerfile, tag string, buildkit bool, extr
 	if buildkit {
 		args = append(args, "--progress=plain")
 		env = []string{"DOCKER_BUILDKIT=1"}
+		if containerdStore() {
+			// The 20.10 client's own BuildKit session is not what users of Docker 29 run:
+			// buildx is, with its defaults (a provenance attestation in an image index).
+			args = append([]string{"buildx"}, args...)
+		}
 	}
 	if tag != "" {
 		args = append(args, "-t", tag)

@@ -1,0 +1,262 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/docker-layers/docker-layers/analyze"
+	"github.com/docker-layers/docker-layers/analyze/source"
+)
+
+// What the containerd image store calls a layer's size, and how it relates to ours.
+//
+// Its history API gives, for each layer, the snapshotter's usage of that layer's
+// snapshot (containerd's fs.DiskUsage: the blocks allocated to every inode of the
+// snapshot directory, hardlinks once). With overlayfs the snapshot directory holds the
+// layer's own entries; with the native snapshotter it holds the whole tree up to that
+// layer, so the figures are cumulative. On ext4 with 4 KiB blocks that is: each regular
+// file rounded up to whole blocks, each directory (the snapshot's root included) one
+// block or more, a symlink of 60 bytes or more one block, anything else nothing.
+
+const fsBlock = 4096
+
+// snapshotFiles is the content of a snapshot directory: path → entry.
+type snapshotFiles map[string]analyze.File
+
+// apply lays a layer's entries over s, as the snapshotter unpacks it.
+func (s snapshotFiles) apply(files []analyze.File) {
+	for _, f := range files {
+		switch f.Kind {
+		case analyze.KindWhiteout:
+			s.removeTree(f.Path)
+		case analyze.KindOpaque:
+			s.removeTree(f.Path)
+			s[f.Path] = analyze.File{Path: f.Path, Kind: analyze.KindDir}
+		default:
+			s[f.Path] = f
+		}
+	}
+}
+
+func (s snapshotFiles) removeTree(p string) {
+	for q := range s {
+		if q == p || strings.HasPrefix(q, p+"/") {
+			delete(s, q)
+		}
+	}
+}
+
+// usageRange is the disk use the snapshot of s can report: at least a block per
+// directory; at most what the directories' entries can take (ext4 spends 8 bytes plus
+// the name, 4-byte aligned, per entry, and an index block once a directory outgrows
+// one block).
+func (s snapshotFiles) usageRange() (lo, hi int64) {
+	var data int64
+	dirs := map[string]int64{"/": 24} // entry bytes per directory; "." and ".." first
+	for p, f := range s {
+		for d := path.Dir(p); ; d = path.Dir(d) {
+			if _, ok := dirs[d]; !ok {
+				dirs[d] = 24
+			}
+			if d == "/" {
+				break
+			}
+		}
+		dirs[path.Dir(p)] += int64(8+len(path.Base(p))+3) &^ 3
+		switch f.Kind {
+		case analyze.KindDir, analyze.KindOpaque:
+			if _, ok := dirs[p]; !ok {
+				dirs[p] = 24
+			}
+		case analyze.KindFile:
+			// A hardlink's entry has size 0: the content counts once.
+			data += (f.Size + fsBlock - 1) / fsBlock * fsBlock
+		case analyze.KindSymlink:
+			if len(f.Link) >= 60 {
+				data += fsBlock
+			}
+		}
+	}
+	lo, hi = data, data
+	for _, bytes := range dirs {
+		lo += fsBlock
+		blocks := (bytes + fsBlock - 1) / fsBlock
+		if blocks > 1 {
+			blocks++
+		}
+		hi += blocks * fsBlock
+	}
+	return lo, hi
+}
+
+// snapshotRanges returns, per layer of a saved image, the range of sizes the containerd
+// store's history may report for it under the snapshotter in use.
+func snapshotRanges(t *testing.T, archive string) [][2]int64 {
+	t.Helper()
+	files := layerFiles(t, archive)
+	out := make([][2]int64, len(files))
+	tree := snapshotFiles{}
+	for i, fs := range files {
+		snap := snapshotFiles{}
+		if storageDriver() == "native" {
+			tree.apply(fs)
+			snap = tree
+		} else {
+			for _, f := range fs {
+				snap[f.Path] = f
+			}
+		}
+		lo, hi := snap.usageRange()
+		out[i] = [2]int64{lo, hi}
+	}
+	return out
+}
+
+// layerFiles reads every layer's entries from a saved image.
+func layerFiles(t *testing.T, archive string) [][]analyze.File {
+	t.Helper()
+	ctx := context.Background()
+	img, err := source.Open(ctx, "docker-archive:"+archive, source.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer img.Close()
+	all := make([]int, len(img.Layers))
+	for i := range all {
+		all[i] = i
+	}
+	files := make([][]analyze.File, len(img.Layers))
+	err = img.ScanLayers(ctx, all, true, func(i int, s source.LayerScan) error {
+		files[i] = s.Files
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+// checkStoreHistory checks the engine's history sizes of a containerd-store image against
+// our layers (from its docker save archive): each within the range the snapshotter's
+// disk use allows, and never equal to ours by definition — so never shown as ours.
+func checkStoreHistory(t *testing.T, archive string, layerSizes []int64, historyOfLayer []int64) {
+	t.Helper()
+	ranges := snapshotRanges(t, archive)
+	if len(ranges) != len(historyOfLayer) {
+		t.Fatalf("%d layers, %d history sizes", len(ranges), len(historyOfLayer))
+	}
+	var rows []string
+	for i, r := range ranges {
+		got := historyOfLayer[i]
+		rows = append(rows, fmt.Sprintf("layer %d: ours %d, engine %d, model [%d, %d]", i, layerSizes[i], got, r[0], r[1]))
+		if got < r[0] || got > r[1] || got%fsBlock != 0 {
+			t.Errorf("layer %d: the engine's history size %d is not %s disk use of a snapshot holding our %d bytes (want %d..%d, whole blocks)",
+				i, got, storageDriver(), layerSizes[i], r[0], r[1])
+		}
+	}
+	t.Logf("containerd store, %s snapshotter:\n%s", storageDriver(), strings.Join(rows, "\n"))
+}
+
+// contentSize is what the containerd store counts as an image's content: the image
+// manifest, its config and its compressed layer blobs, as `docker save` holds them.
+func contentSize(t *testing.T, archive string) int64 {
+	t.Helper()
+	ctx := context.Background()
+	img, err := source.Open(ctx, "docker-archive:"+archive, source.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer img.Close()
+	size := img.CompressedSize()
+	if size == analyze.Unknown {
+		t.Fatalf("%s: compressed sizes unknown", archive)
+	}
+	cfgHex := strings.TrimPrefix(img.ID, "sha256:")
+	files := tarFiles(t, archive, func(name string) bool { return strings.HasPrefix(name, "blobs/sha256/") })
+	for name, b := range files {
+		switch {
+		case strings.HasSuffix(name, cfgHex):
+			size += int64(len(b))
+		case strings.Contains(string(b), `"config"`) && strings.Contains(string(b), cfgHex):
+			size += int64(len(b)) // the manifest naming this config
+		}
+	}
+	return size
+}
+
+// engineID is the engine's ID of an image (`docker image inspect`): the config digest on
+// the classic store, the index or manifest digest on the containerd store. `shared`
+// reports config digests, GET /system/df the engine's IDs.
+func engineID(t testing.TB, ref string) string {
+	t.Helper()
+	return strings.TrimSpace(docker(t, "image", "inspect", "--format", "{{.Id}}", ref))
+}
+
+// checkDiskUsage checks one image's `shared` figures against the engine's GET /system/df.
+//
+// On the classic store they are the same figures. On the containerd store the engine's
+// are other figures on the same layers: an image's size is its layers' snapshot disk use
+// (the history sizes) plus its content blobs (compressed layers, config, manifest, and
+// any attestation), and its shared size is, for the layers `shared` calls shared (by
+// chain ID), their snapshot disk use plus their compressed blobs. exactContent asks for
+// the content blobs to be counted exactly from a `docker save` of the image (an image
+// built by the legacy builder, which has no attestation).
+func checkDiskUsage(t *testing.T, ref string, size, sharedSize int64, d dfImage, sharedChains map[string]bool, exactContent bool) {
+	t.Helper()
+	if !containerdStore() {
+		if size != d.Size || sharedSize != d.SharedSize || size-sharedSize != d.UniqueSize() {
+			t.Errorf("%s: size/shared/unique = %d/%d/%d, docker system df -v says %d/%d/%d",
+				ref, size, sharedSize, size-sharedSize, d.Size, d.SharedSize, d.UniqueSize())
+		}
+		return
+	}
+	img := inspectJSON(t, ref)
+	hist := engineHistory(t, ref)
+	var use, blobs, wantShared int64
+	var diffIDs []v1.Hash
+	for _, l := range img.Layers {
+		h, err := v1.NewHash(l.DiffID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		diffIDs = append(diffIDs, h)
+	}
+	chains := analyze.ChainIDs(diffIDs)
+	for i, s := range img.Steps {
+		if s.Layer == nil {
+			continue
+		}
+		l := img.Layers[*s.Layer]
+		use += hist[i].size
+		blobs += l.CompressedSize
+		if sharedChains[chains[*s.Layer].String()] {
+			wantShared += hist[i].size + l.CompressedSize
+		}
+	}
+	if d.SharedSize != wantShared {
+		t.Errorf("%s: the engine's shared size %d; the snapshot use and blobs of the layers shared calls shared make %d", ref, d.SharedSize, wantShared)
+	}
+	if ours := img.Size; ours != size {
+		t.Errorf("%s: shared says %d bytes, inspect %d", ref, size, ours)
+	}
+	meta := d.Size - use - blobs // config, manifest, attestations
+	if exactContent {
+		archive := filepath.Join(t.TempDir(), "save.tar")
+		docker(t, "save", "-o", archive, ref)
+		if content := contentSize(t, archive); d.Size != use+content {
+			t.Errorf("%s: the engine's size %d; snapshot use %d plus content blobs %d make %d", ref, d.Size, use, content, use+content)
+		}
+	} else if meta <= 0 || meta > 64<<10 {
+		t.Errorf("%s: the engine's size %d less snapshot use %d and layer blobs %d leaves %d bytes for config and manifests", ref, d.Size, use, blobs, meta)
+	}
+	t.Logf("%s: ours size %d shared %d; engine size %d shared %d (snapshot use %d, layer blobs %d, other content %d)",
+		ref, size, sharedSize, d.Size, d.SharedSize, use, blobs, meta)
+}

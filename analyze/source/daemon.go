@@ -63,10 +63,11 @@ func openDaemon(ctx context.Context, r Ref, opts Options) (*Image, error) {
 	}
 	d := &daemonImage{client: c, id: ins.ID, where: where, progress: opts.Progress}
 	var img *Image
-	if ins.Descriptor != nil {
-		// Only the containerd image store describes an image by its OCI descriptor.
+	if onContainerdStore(ins.InspectResponse) {
 		if ins.Os != "" && ins.Architecture != "" {
 			d.platform = &v1.Platform{OS: ins.Os, Architecture: ins.Architecture, Variant: ins.Variant}
+			// Exports of one platform came with the descriptor, in API 1.48.
+			d.savePlatform = ins.Descriptor != nil
 		}
 		img, err = d.fromContainerdStore(ctx, ins.InspectResponse)
 	} else {
@@ -80,6 +81,22 @@ func openDaemon(ctx context.Context, r Ref, opts Options) (*Image, error) {
 	return img, nil
 }
 
+// onContainerdStore tells the containerd image store from the classic one: only it
+// describes an image by its OCI descriptor (API 1.48+); below that API version, its
+// storage driver is a snapshotter, whose names no classic graph driver has.
+func onContainerdStore(ins image.InspectResponse) bool {
+	if ins.Descriptor != nil {
+		return true
+	}
+	if ins.GraphDriver != nil {
+		switch ins.GraphDriver.Name {
+		case "overlayfs", "native", "stargz", "nydus", "erofs":
+			return true
+		}
+	}
+	return false
+}
+
 // daemonImage reads one engine image's export when its config or contents are needed.
 type daemonImage struct {
 	client   DaemonClient
@@ -88,8 +105,10 @@ type daemonImage struct {
 	diffIDs  []v1.Hash
 	progress func(Progress)
 	// platform is set on the containerd image store, where an export may hold an index
-	// of several platforms: the one the engine's inspect answered for.
-	platform *v1.Platform
+	// of several platforms: the one the engine's inspect answered for. savePlatform asks
+	// the engine to export that platform only.
+	platform     *v1.Platform
+	savePlatform bool
 }
 
 // fromContainerdStore builds the image from the export's config and manifest. The
@@ -329,7 +348,7 @@ func (d *daemonImage) readExport(ctx context.Context) (exportedImage, error) {
 // platform read, so a multi-platform image's other platforms are not sent.
 func (d *daemonImage) save(ctx context.Context) (client.ImageSaveResult, error) {
 	var opts []client.ImageSaveOption
-	if d.platform != nil {
+	if d.savePlatform {
 		opts = append(opts, client.ImageSaveWithPlatforms(ocispec.Platform{
 			OS: d.platform.OS, Architecture: d.platform.Architecture, Variant: d.platform.Variant,
 		}))

@@ -11,6 +11,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/moby/moby/api/types/storage"
 	"github.com/moby/moby/client"
 	digest "github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -28,8 +29,11 @@ type containerdEngine struct {
 	// attestationPlatform gives it platform unknown/unknown (as BuildKit does) rather
 	// than annotations alone.
 	attestationFirst, attestationPlatform bool
-	export                                []byte
-	indexDigest                           v1.Hash
+	// oldAPI answers as the engine does to a client of API < 1.48: no descriptor, the
+	// snapshotter's name as the storage driver.
+	oldAPI      bool
+	export      []byte
+	indexDigest v1.Hash
 }
 
 func (e *containerdEngine) id() string { return e.indexDigest.String() }
@@ -109,6 +113,10 @@ func (e *containerdEngine) ImageInspect(ctx context.Context, ref string, opts ..
 	res, err := e.fakeEngine.ImageInspect(ctx, ref, opts...)
 	res.ID = e.id()
 	res.Descriptor = &ocispec.Descriptor{MediaType: ocispec.MediaTypeImageIndex, Digest: digest.Digest(e.indexDigest.String())}
+	if e.oldAPI {
+		res.Descriptor = nil
+		res.GraphDriver = &storage.DriverData{Name: "native"}
+	}
 	// What docker image ls shows: content blobs plus snapshot use, not a layer sum.
 	res.Size = 3450000
 	return res, err
@@ -142,16 +150,17 @@ func TestDaemonContainerdStore(t *testing.T) {
 	// The native snapshotter's history: every layer's figure includes those below it.
 	cumulative := []int64{2031616, 2035712, 2039808}
 	for _, tc := range []struct {
-		name                                  string
-		attestationFirst, attestationPlatform bool
+		name                                          string
+		attestationFirst, attestationPlatform, oldAPI bool
 	}{
-		{"attestation-first", true, true},
-		{"attestation-last", false, true},
-		{"attestation-without-platform", true, false},
+		{"attestation-first", true, true, false},
+		{"attestation-last", false, true, false},
+		{"attestation-without-platform", true, false, false},
+		{"api-1.47", true, true, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := &containerdEngine{fakeEngine: fakeEngine{t: t, img: src, sizes: cumulative},
-				attestationFirst: tc.attestationFirst, attestationPlatform: tc.attestationPlatform}
+				attestationFirst: tc.attestationFirst, attestationPlatform: tc.attestationPlatform, oldAPI: tc.oldAPI}
 			e.build()
 			img, err := Open(context.Background(), "app:v1", Options{Daemon: func() (DaemonClient, error) { return e, nil }})
 			if err != nil {

@@ -31,7 +31,11 @@ type containerdEngine struct {
 	attestationFirst, attestationPlatform bool
 	// oldAPI answers as the engine does to a client of API < 1.48: no descriptor, the
 	// snapshotter's name as the storage driver.
-	oldAPI      bool
+	oldAPI bool
+	// onePlatform exports as Docker 29 does when asked for one platform: no index blob;
+	// index.json lists the image manifest and, marked only by its artifactType and
+	// subject annotation, the attestation manifest.
+	onePlatform bool
 	export      []byte
 	indexDigest v1.Hash
 }
@@ -88,14 +92,33 @@ func (e *containerdEngine) build() {
 		manifests = []v1.Descriptor{attDesc, imageDesc}
 	}
 	index, _ := json.Marshal(v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex, Manifests: manifests})
-	e.indexDigest = blob(index)
+	e.indexDigest, _, _ = v1.SHA256(bytes.NewReader(index))
+	if e.onePlatform {
+		imageDesc.Annotations = map[string]string{"io.containerd.image.name": "docker.io/library/app:v1", "org.opencontainers.image.ref.name": "v1"}
+		attDesc.Platform, attDesc.ArtifactType = nil, "application/vnd.docker.attestation.manifest.v1+json"
+		attDesc.Annotations = map[string]string{"io.containerd.manifest.subject": manifestDigest.String()}
+		manifests = []v1.Descriptor{imageDesc, attDesc}
+		if e.attestationFirst {
+			manifests = []v1.Descriptor{attDesc, imageDesc}
+		}
+		top, _ := json.Marshal(v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex, Manifests: manifests})
+		e.finish(tw, top, layers, cfgName)
+		e.export = buf.Bytes()
+		return
+	}
+	blob(index)
 
 	top, _ := json.Marshal(v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex, Manifests: []v1.Descriptor{{
 		MediaType: types.OCIImageIndex, Digest: e.indexDigest, Size: int64(len(index)),
 		Annotations: map[string]string{"io.containerd.image.name": "docker.io/library/app:v1", "org.opencontainers.image.ref.name": "v1"},
 	}}})
+	e.finish(tw, top, layers, cfgName)
+	e.export = buf.Bytes()
+}
+
+// finish writes the export's last files, in the order containerd writes them (by name).
+func (e *containerdEngine) finish(tw tarWriter, top []byte, layers []v1.Layer, cfgName v1.Hash) {
 	tw.file("index.json", top)
-	tw.file("oci-layout", []byte(`{"imageLayoutVersion":"1.0.0"}`))
 	var layerNames []string
 	for _, l := range layers {
 		d, _ := l.Digest()
@@ -103,10 +126,10 @@ func (e *containerdEngine) build() {
 	}
 	m, _ := json.Marshal([]map[string]any{{"Config": "blobs/sha256/" + cfgName.Hex, "RepoTags": []string{"app:v1"}, "Layers": layerNames}})
 	tw.file("manifest.json", m)
+	tw.file("oci-layout", []byte(`{"imageLayoutVersion":"1.0.0"}`))
 	if err := tw.tw.Close(); err != nil {
-		t.Fatal(err)
+		e.t.Fatal(err)
 	}
-	e.export = buf.Bytes()
 }
 
 func (e *containerdEngine) ImageInspect(ctx context.Context, ref string, opts ...client.ImageInspectOption) (client.ImageInspectResult, error) {
@@ -150,17 +173,19 @@ func TestDaemonContainerdStore(t *testing.T) {
 	// The native snapshotter's history: every layer's figure includes those below it.
 	cumulative := []int64{2031616, 2035712, 2039808}
 	for _, tc := range []struct {
-		name                                          string
-		attestationFirst, attestationPlatform, oldAPI bool
+		name                                                       string
+		attestationFirst, attestationPlatform, oldAPI, onePlatform bool
 	}{
-		{"attestation-first", true, true, false},
-		{"attestation-last", false, true, false},
-		{"attestation-without-platform", true, false, false},
-		{"api-1.47", true, true, true},
+		{"attestation-first", true, true, false, false},
+		{"attestation-last", false, true, false, false},
+		{"attestation-without-platform", true, false, false, false},
+		{"api-1.47", true, true, true, false},
+		{"one-platform-export", true, true, false, true},
+		{"one-platform-export-attestation-last", false, true, false, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := &containerdEngine{fakeEngine: fakeEngine{t: t, img: src, sizes: cumulative},
-				attestationFirst: tc.attestationFirst, attestationPlatform: tc.attestationPlatform, oldAPI: tc.oldAPI}
+				attestationFirst: tc.attestationFirst, attestationPlatform: tc.attestationPlatform, oldAPI: tc.oldAPI, onePlatform: tc.onePlatform}
 			e.build()
 			img, err := Open(context.Background(), "app:v1", Options{Daemon: func() (DaemonClient, error) { return e, nil }})
 			if err != nil {
@@ -218,6 +243,10 @@ func TestPickPlatformSkipsAttestations(t *testing.T) {
 			Platform: &v1.Platform{OS: "unknown", Architecture: "unknown"}},
 		"annotation": {MediaType: types.OCIManifestSchema1, Digest: v1.Hash{Algorithm: "sha256", Hex: "bb"},
 			Annotations: map[string]string{"vnd.docker.reference.type": "attestation-manifest"}},
+		// Docker 29's one-platform export: a referrer of the image, no platform.
+		"artifact": {MediaType: types.OCIManifestSchema1, Digest: v1.Hash{Algorithm: "sha256", Hex: "bb"},
+			ArtifactType: "application/vnd.docker.attestation.manifest.v1+json",
+			Annotations:  map[string]string{"io.containerd.manifest.subject": "sha256:aa"}},
 	} {
 		for _, order := range [][]v1.Descriptor{{att, image}, {image, att}} {
 			d, err := pickPlatform(&v1.IndexManifest{Manifests: order}, nil, "app:v1")

@@ -69,7 +69,7 @@ func findConfig(ctx context.Context, r io.Reader, id string, platform *v1.Platfo
 			continue
 		}
 		br.Reset(tr)
-		if head, _ := br.Peek(1); len(head) == 0 || head[0] != '{' {
+		if head, _ := br.Peek(1); len(head) == 0 || (head[0] != '{' && head[0] != '[') {
 			continue
 		}
 		raw, err := io.ReadAll(br)
@@ -88,8 +88,12 @@ func findConfig(ctx context.Context, r io.Reader, id string, platform *v1.Platfo
 			return img, nil
 		}
 	}
-	// An ID the export does not name (an engine that re-encodes what it stores): fall
-	// back to manifest.json's only image.
+	// An ID the export does not name: Docker 29 asked for one platform leaves the image
+	// index out and lists that platform's manifests in index.json; an engine may also
+	// re-encode what it stores. Then index.json decides, else manifest.json's only image.
+	if img, ok := resolveConfig(blobs, "index", platform, 0); ok {
+		return img, nil
+	}
 	if m, ok := blobs["manifest"]; ok {
 		var entries []struct{ Config string }
 		if err := json.Unmarshal(m, &entries); err == nil && len(entries) == 1 {

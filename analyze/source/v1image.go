@@ -100,13 +100,24 @@ func (r v1Reader) readLayer(i int, fn func(int, layerBlob) error) error {
 	return fn(i, layerBlob{r: rc, digest: d.Digest, size: d.Size, estargz: d.Annotations[annotationEstargzTOC] != ""})
 }
 
+// isAttestation is true for an index entry that describes an image rather than being
+// one: BuildKit's attestation manifests (platform unknown/unknown, an
+// attestation-manifest annotation, Docker's attestation artifact type) and anything
+// containerd records as referring to an image (its subject annotation, as Docker 29
+// exports attestations). An image's own artifactType is its config's media type.
+func isAttestation(d v1.Descriptor) bool {
+	return (d.Platform != nil && d.Platform.OS == "unknown") ||
+		d.Annotations["vnd.docker.reference.type"] == "attestation-manifest" ||
+		d.Annotations["io.containerd.manifest.subject"] != "" ||
+		d.ArtifactType == "application/vnd.docker.attestation.manifest.v1+json"
+}
+
 // pickPlatform chooses one manifest of an index: the requested platform, else
-// linux/amd64, else the only one. Attestation manifests (platform unknown/unknown, or
-// BuildKit's attestation-manifest annotation) are never chosen.
+// linux/amd64, else the only one. Attestations (see isAttestation) are never chosen.
 func pickPlatform(im *v1.IndexManifest, want *v1.Platform, where string) (v1.Descriptor, error) {
 	var candidates []v1.Descriptor
 	for _, d := range im.Manifests {
-		if (d.Platform != nil && d.Platform.OS == "unknown") || d.Annotations["vnd.docker.reference.type"] == "attestation-manifest" {
+		if isAttestation(d) {
 			continue
 		}
 		if d.MediaType.IsImage() || d.MediaType.IsIndex() {

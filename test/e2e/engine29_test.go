@@ -92,7 +92,9 @@ disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.nri.v1.nri"]
 			return err
 		}
 	}
-	daemonJSON := fmt.Sprintf(`{"features": {"containerd-snapshotter": true}, "storage-driver": %q}`+"\n", storageDriver())
+	// Debian 12's runc (1.1) predates time namespaces, which dockerd 29 gives every
+	// container it runs (legacy-builder RUN steps) unless told not to.
+	daemonJSON := fmt.Sprintf(`{"features": {"containerd-snapshotter": true, "time-namespaces": false}, "storage-driver": %q}`+"\n", storageDriver())
 	confPath = filepath.Join(h.root, "daemon.json")
 	if err := os.WriteFile(confPath, []byte(daemonJSON), 0o644); err != nil {
 		return err

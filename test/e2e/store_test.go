@@ -5,6 +5,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"os"
 	"path"
 	"path/filepath"
 	"strings"
@@ -259,4 +260,34 @@ func checkDiskUsage(t *testing.T, ref string, size, sharedSize int64, d dfImage,
 	}
 	t.Logf("%s: ours size %d shared %d; engine size %d shared %d (snapshot use %d, layer blobs %d, other content %d)",
 		ref, size, sharedSize, d.Size, d.SharedSize, use, blobs, meta)
+}
+
+// TestStoreFigures builds one image and logs its figures as the engine and its archive
+// give them, for comparing the two stores side by side (go test -v -run StoreFigures).
+// Every figure it prints is checked by the other tests.
+func TestStoreFigures(t *testing.T) {
+	const tag = "e2e/figures:v1"
+	build(t, "app", "Dockerfile.pro", tag, true)
+	archive := filepath.Join(t.TempDir(), "save.tar")
+	docker(t, "save", "-o", archive, tag)
+	if dump := os.Getenv("E2E_DUMP"); dump != "" {
+		if b, err := os.ReadFile(archive); err == nil {
+			_ = os.WriteFile(dump, b, 0o644)
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "engine %s, store %s, driver %s\n", strings.TrimSpace(docker(t, "version", "--format", "{{.Server.Version}}")),
+		map[bool]string{true: "containerd", false: "classic"}[containerdStore()], storageDriver())
+	fmt.Fprintf(&b, "$ docker history --human=false %s\n%s", tag, docker(t, "history", "--human=false", "--format", "{{.Size}}\t{{.CreatedBy}}", tag))
+	fmt.Fprintf(&b, "$ docker image inspect -f '{{.Id}} {{.Size}}' %s\n%s", tag, docker(t, "image", "inspect", "-f", "{{.Id}} {{.Size}}", tag))
+	for _, ref := range []string{tag, "docker-archive:" + archive} {
+		out, errOut, code := layers(t, "inspect", "--no-trunc", ref)
+		if code != 0 {
+			t.Fatalf("inspect %s: exit %d: %s", ref, code, errOut)
+		}
+		fmt.Fprintf(&b, "$ docker layers inspect %s\n%s", ref, out)
+		j := inspectJSON(t, ref)
+		fmt.Fprintf(&b, "id %s engineID %s size %d\n", j.ID, j.EngineID, j.Size)
+	}
+	t.Log("\n" + b.String())
 }

@@ -131,6 +131,15 @@ func TestSignals(t *testing.T) {
 			done := make(chan error, 1)
 			go func() { done <- cmd.Wait() }()
 
+			// Through the docker CLI, wait for the plugin to be running: a Ctrl-C before the
+			// CLI has started it stops the CLI alone (it has no handler yet), which on a
+			// loaded machine 250 ms does not rule out.
+			if c.bin == dockerCLI {
+				plugin := filepath.Join(dockerConfigDir(), "cli-plugins", "docker-layers")
+				for deadline := time.Now().Add(30 * time.Second); len(pidsMentioning(plugin)) == 0 && time.Now().Before(deadline); {
+					time.Sleep(20 * time.Millisecond)
+				}
+			}
 			select {
 			case err := <-done:
 				t.Fatalf("%s finished before it could be interrupted (%v): make bigLayerBytes larger\nstderr: %s", strings.Join(c.args, " "), err, stderr.String())

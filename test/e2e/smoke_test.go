@@ -67,7 +67,8 @@ func TestHarnessSmoke(t *testing.T) {
 		}
 		before := len(registryRequests(t, "GET", "/v2/app/blobs/sha256:"))
 		manifest := httpGet(t, "http://"+registryAddr()+"/v2/app/manifests/v1",
-			"application/vnd.docker.distribution.manifest.v2+json")
+			// The containerd store pushes what it stores, an OCI manifest.
+			"application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json")
 		_, rest, _ := strings.Cut(manifest, `"layers"`)
 		_, digest, _ := strings.Cut(rest, `"digest": "`)
 		digest, _, _ = strings.Cut(digest, `"`)

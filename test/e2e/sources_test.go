@@ -133,7 +133,7 @@ func checkSources(t *testing.T, tag, repo string) {
 		t.Errorf("engine ID %s, the archive's config digest %s, docker image inspect %s", engine.ID, cfgID, inspect.ID)
 	}
 	if containerdStore() {
-		checkStoreHistory(t, archive, ours, engineSizes)
+		checkStoreHistory(t, archive, ours, engineSizes, strings.Contains(tag, "legacy"))
 	}
 	if fmt.Sprint(viewOf(engine, false).Layers) != fmt.Sprint(inspect.RootFS.Layers) {
 		t.Errorf("engine diffIDs %v, docker image inspect %v", viewOf(engine, false).Layers, inspect.RootFS.Layers)

@@ -29,6 +29,9 @@ type sharedReport struct {
 		Instruction string   `json:"instruction"`
 		Images      []string `json:"images"`
 	} `json:"layers"`
+	SameContent []struct {
+		DiffID string `json:"diffID"`
+	} `json:"sameContent"`
 	TotalSize int64 `json:"totalSize"`
 	DiskSize  int64 `json:"diskSize"`
 	SavedSize int64 `json:"savedSize"`
@@ -210,6 +213,9 @@ func TestSharedAll(t *testing.T) {
 	sharedChains := map[string]bool{}
 	for _, l := range r.Layers {
 		sharedChains[l.ChainID] = true
+	}
+	for _, c := range r.SameContent {
+		sharedChains[sameContentKey+c.DiffID] = true
 	}
 	seen := map[string]bool{}
 	ids := map[string]string{}                  // reference → engine ID

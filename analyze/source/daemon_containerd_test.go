@@ -217,7 +217,7 @@ func TestDaemonContainerdStore(t *testing.T) {
 				t.Fatal(err)
 			}
 			for i, l := range img.Layers {
-				want, err := analyze.ScanLayer(readerOf(t, layers[i]), nil)
+				want, err := analyze.ScanLayer(context.Background(), readerOf(t, layers[i]), analyze.ScanOptions{}, nil)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -79,7 +79,7 @@ func findConfig(ctx context.Context, r io.Reader, id string, platform *v1.Platfo
 		// A document named by its digest must be that content.
 		if named, ok := digestInName(name); ok {
 			if err := checkDigest(raw, named, "the export's "+name); err != nil {
-				return nil, err
+				return exportedImage{}, err
 			}
 		}
 		blobs[key] = raw

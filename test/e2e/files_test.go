@@ -4,6 +4,8 @@ package e2e
 
 import (
 	"archive/tar"
+	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"errors"
 	"io"
@@ -175,6 +177,16 @@ func saveLayers(t *testing.T, archive string) []string {
 		b, err := io.ReadAll(tr)
 		if err != nil {
 			t.Fatal(err)
+		}
+		// The containerd image store saves its layers as it keeps them: gzip-compressed.
+		if bytes.HasPrefix(b, []byte{0x1f, 0x8b}) {
+			zr, err := gzip.NewReader(bytes.NewReader(b))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if b, err = io.ReadAll(zr); err != nil {
+				t.Fatalf("%s: %v", hdr.Name, err)
+			}
 		}
 		files[path.Clean(hdr.Name)] = string(b)
 	}

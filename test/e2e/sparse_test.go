@@ -134,8 +134,18 @@ func TestSparseFileSizeAgreesWithEngine(t *testing.T) {
 			}
 			hist := engineHistory(t, tag)
 			t.Logf("engine: docker history says %d bytes", hist[len(hist)-1].size)
-			if hist[len(hist)-1].size != ours.Size {
-				t.Errorf("docker history %d bytes, ours %d", hist[len(hist)-1].size, ours.Size)
+			want := ours.Size
+			if containerdStore() {
+				// Snapshot disk use (see store_test.go): the containerd store's applier
+				// writes the file out whole, in 4 KiB blocks, plus the snapshot's root
+				// directory; a GNU sparse entry it leaves unpacked, and says 0.
+				want = (ours.Size+fsBlock-1)/fsBlock*fsBlock + fsBlock
+				if gnu {
+					want = 0
+				}
+			}
+			if hist[len(hist)-1].size != want {
+				t.Errorf("docker history %d bytes, want %d (ours %d)", hist[len(hist)-1].size, want, ours.Size)
 			}
 			docker(t, "rmi", tag)
 		})

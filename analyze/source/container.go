@@ -341,16 +341,8 @@ func volumesToSize(ms []analyze.Mount, others []analyze.ContainerRef) map[string
 // to do.
 func containerError(c ContainerClient, where string, err error) error {
 	host := c.DaemonHost()
-	msg := err.Error()
-	switch {
-	case ctxErr(err) != nil:
-		return ctxErr(err)
-	case strings.Contains(msg, "permission denied"):
-		return fmt.Errorf("%s: permission denied on the Docker engine socket %s: run as a member of the docker group (or with sudo), or choose another engine with DOCKER_HOST or --context", where, host)
-	case client.IsErrConnectionFailed(err):
-		return fmt.Errorf("%s: cannot connect to the Docker engine at %s: is it running? Start it, or choose another engine with DOCKER_HOST or --context", where, host)
-	case cerrdefs.IsNotFound(err):
+	if cerrdefs.IsNotFound(err) && ctxErr(err) == nil {
 		return notFoundf("%s: no such container in the Docker engine at %s (docker ps -a lists them)", where, host)
 	}
-	return fmt.Errorf("%s: the Docker engine at %s: %w", where, host, err)
+	return engineError(host, where, err)
 }

@@ -359,16 +359,22 @@ func (d *daemonImage) save(ctx context.Context) (client.ImageSaveResult, error) 
 // daemonError turns an engine API error into one line saying what to do.
 func daemonError(c DaemonClient, where string, err error) error {
 	host := c.DaemonHost()
-	msg := err.Error()
+	if cerrdefs.IsNotFound(err) && ctxErr(err) == nil {
+		return notFoundf("%s: no such image in the Docker engine at %s: pull or build it first (docker images lists what is there), or use docker://%s to read it from a registry", where, host, where)
+	}
+	return engineError(host, where, err)
+}
+
+// engineError words an engine API error that is not about a missing object: what to do
+// when the engine cannot be reached or refuses the socket.
+func engineError(host, where string, err error) error {
 	switch {
 	case ctxErr(err) != nil:
 		return ctxErr(err)
-	case strings.Contains(msg, "permission denied"):
+	case strings.Contains(err.Error(), "permission denied"):
 		return fmt.Errorf("%s: permission denied on the Docker engine socket %s: run as a member of the docker group (or with sudo), or choose another engine with DOCKER_HOST or --context", where, host)
 	case client.IsErrConnectionFailed(err):
 		return fmt.Errorf("%s: cannot connect to the Docker engine at %s: is it running? Start it, or choose another engine with DOCKER_HOST or --context", where, host)
-	case cerrdefs.IsNotFound(err):
-		return notFoundf("%s: no such image in the Docker engine at %s: pull or build it first (docker images lists what is there), or use docker://%s to read it from a registry", where, host, where)
 	}
 	return fmt.Errorf("%s: the Docker engine at %s: %w", where, host, err)
 }

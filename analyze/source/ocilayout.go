@@ -204,15 +204,7 @@ type layoutReader struct {
 }
 
 func (r layoutReader) readLayers(ctx context.Context, want []int, fn func(int, layerBlob) error) error {
-	for _, i := range want {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if err := r.readLayer(i, fn); err != nil {
-			return err
-		}
-	}
-	return nil
+	return eachLayer(ctx, want, func(i int) error { return r.readLayer(i, fn) })
 }
 
 func (r layoutReader) readLayer(i int, fn func(int, layerBlob) error) error {

@@ -75,15 +75,7 @@ type v1Reader struct {
 }
 
 func (r v1Reader) readLayers(ctx context.Context, want []int, fn func(int, layerBlob) error) error {
-	for _, i := range want {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if err := r.readLayer(i, fn); err != nil {
-			return err
-		}
-	}
-	return nil
+	return eachLayer(ctx, want, func(i int) error { return r.readLayer(i, fn) })
 }
 
 func (r v1Reader) readLayer(i int, fn func(int, layerBlob) error) error {
@@ -150,4 +142,17 @@ func pickPlatform(im *v1.IndexManifest, want *v1.Platform, where string) (v1.Des
 		return candidates[0], nil
 	}
 	return v1.Descriptor{}, usageErrorf("%s holds several platforms (%s): choose one with --platform", where, strings.Join(available, ", "))
+}
+
+// eachLayer reads the layers want one after another, stopping when ctx is cancelled.
+func eachLayer(ctx context.Context, want []int, read func(i int) error) error {
+	for _, i := range want {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := read(i); err != nil {
+			return err
+		}
+	}
+	return nil
 }

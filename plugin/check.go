@@ -118,8 +118,6 @@ func runCheck(cmd *cobra.Command, e *env, refs []string, opts checkOptions) erro
 	switch format {
 	case checkFormatJUnit, checkFormatGitHub, checkFormatMarkdown:
 		common.format = "table"
-	case "html":
-		return usageError(cmd, "--format html is not available for check: use markdown for a page")
 	}
 	r, err := prepareRun(cmd, e, common, CheckRow{})
 	if err != nil {
@@ -172,7 +170,7 @@ func renderCheck(w io.Writer, format string, r *run, v checkView) error {
 	case checkFormatMarkdown:
 		write = func(w io.Writer) error { return writeCheckMarkdown(w, v, r.render) }
 	default:
-		return render(w, r.format, v, renderers[checkView]{table: writeCheckTable, rows: checkRows}, r.render)
+		return render(w, r.format, v, renderers[checkView]{table: writeCheckTable, rows: checkRows, html: writeCheckHTML}, r.render)
 	}
 	return writeOutput(w, r.render.output, func(w io.Writer) error {
 		bw := bufio.NewWriter(w)

@@ -244,8 +244,18 @@ func TestCheckOutputFile(t *testing.T) {
 	if string(b) != string(want) {
 		t.Errorf("--output file differs from check-junit.golden:\n%s", b)
 	}
-	if _, errOut, code := runCLI(t, "check", "--format", "html", "--max-size", "1MB", "oci:no/such/dir"); code != ExitUsage || !strings.Contains(errOut, "html") {
-		t.Errorf("--format html: exit %d, %s", code, errOut)
+}
+
+// The check page: failures first, each status in words, the figures of the JSON.
+func TestCheckHTML(t *testing.T) {
+	page, errOut, code := runCLI(t, checkArgs("--format", "html")...)
+	if code != ExitFinding {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+	assertGoldenFile(t, "check.golden.html", page)
+	fail, pass := strings.Index(page, "<strong>FAIL</strong>"), strings.Index(page, "<strong>PASS</strong>")
+	if fail < 0 || pass < 0 || fail > pass {
+		t.Errorf("failures are not listed before passes (FAIL at %d, PASS at %d)", fail, pass)
 	}
 }
 

@@ -81,9 +81,6 @@ func runFiles(cmd *cobra.Command, e *env, ref string, opts filesOptions) error {
 		return err
 	}
 	defer r.stop()
-	if r.format.html {
-		return usageError(cmd, "--format html is not available here yet: use table, json or a template")
-	}
 	limitMemory()
 	fopts := analyze.FilesOptions{Ignore: ignore}
 	if !opts.wasted {
@@ -110,6 +107,7 @@ func runFiles(cmd *cobra.Command, e *env, ref string, opts filesOptions) error {
 		table: func(w io.Writer, v filesJSON, _ renderOpts) error { return writeFilesTable(w, v, o) },
 		rows:  func(v filesJSON, _ renderOpts) []any { return filesRows(v, o) },
 		ids:   func(v filesJSON, _ renderOpts) []string { return filesIDs(v, o) },
+		html:  writeFilesHTML,
 	}, r.render)
 }
 

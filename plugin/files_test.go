@@ -62,6 +62,13 @@ func TestFilesGolden(t *testing.T) {
 			assertGolden(t, tc.name, out)
 		})
 	}
+	page, errOut, code := runCLIWith(t, images, "files", "--wasted", "--format", "html", ref)
+	if code != 0 || errOut != "" {
+		t.Fatalf("html: exit %d, stderr %q", code, errOut)
+	}
+	assertGoldenFile(t, "files-wasted.golden.html", page)
+	page, _, _ = runCLIWith(t, images, "files", "--format", "html", ref)
+	assertGoldenFile(t, "files.golden.html", page)
 }
 
 func TestFilesWastedFigure(t *testing.T) {

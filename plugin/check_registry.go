@@ -22,9 +22,7 @@ func checkRegistry(cmd *cobra.Command, e *env, r *run, cfg checkConfig, flagRule
 		return checkView{}, imageError(cmd, err)
 	}
 	stderr := e.dockerCli.Err()
-	wopts.Skipped = func(we source.WalkError) {
-		fmt.Fprintf(stderr, "%s: skipped: %s\n", cmd.CommandPath(), termSafe(we.Error()))
-	}
+	wopts.Skipped = reportSkipped(cmd, stderr)
 	var kept []analyze.Check
 	var checked, failed, warned int
 	wopts.Image = func(img source.WalkedImage) error {

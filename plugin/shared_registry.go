@@ -110,9 +110,7 @@ func runSharedRegistry(cmd *cobra.Command, e *env, opts sharedOptions) error {
 		return imageError(cmd, err)
 	}
 	stderr := e.dockerCli.Err()
-	wopts.Skipped = func(we source.WalkError) {
-		fmt.Fprintf(stderr, "%s: skipped: %s\n", cmd.CommandPath(), termSafe(we.Error()))
-	}
+	wopts.Skipped = reportSkipped(cmd, stderr)
 	if stderr != nil && stderr.IsTerminal() {
 		wopts.Progress = func(p source.WalkProgress) {
 			end := ""
@@ -217,6 +215,13 @@ func writeJSONL(cmd *cobra.Command, out io.Writer, r *run, wopts source.WalkOpti
 		return err
 	}
 	return walkError(cmd, werr)
+}
+
+// reportSkipped says on stderr, a line each, what a walk skipped.
+func reportSkipped(cmd *cobra.Command, stderr io.Writer) func(source.WalkError) {
+	return func(we source.WalkError) {
+		fmt.Fprintf(stderr, "%s: skipped: %s\n", cmd.CommandPath(), termSafe(we.Error()))
+	}
 }
 
 // walkError gives a walk's error its exit code: 3 when some repositories or tags were

@@ -64,11 +64,8 @@ func openRegistry(ctx context.Context, r Ref, opts Options) (*Image, error) {
 		if platform == nil {
 			platform = enginePlatform(ctx, opts)
 		}
-		d, err := pickPlatform(im, platform, where)
-		if err != nil && opts.Platform == nil && platform != nil {
-			// The engine's platform is a default, not a demand.
-			d, err = pickPlatform(im, nil, where)
-		}
+		// The engine's platform is a default, not a demand.
+		d, err := pickWithDefault(im, platform, opts.Platform == nil, where)
 		if err != nil {
 			return nil, err
 		}

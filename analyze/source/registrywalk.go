@@ -736,11 +736,7 @@ func (w *walker) pick(ctx context.Context, im *v1.IndexManifest, where string) (
 		w.engineOnce.Do(func() { w.engine = enginePlatform(ctx, Options{Daemon: w.opts.Daemon}) })
 		platform = w.engine
 	}
-	d, err := pickPlatform(im, platform, where)
-	if err != nil && !w.explicit && platform != nil {
-		d, err = pickPlatform(im, nil, where)
-	}
-	return d, err
+	return pickWithDefault(im, platform, !w.explicit, where)
 }
 
 // SourceImage is the walked image as a source image, for commands that take images

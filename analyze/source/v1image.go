@@ -104,6 +104,16 @@ func isAttestation(d v1.Descriptor) bool {
 		d.ArtifactType == "application/vnd.docker.attestation.manifest.v1+json"
 }
 
+// pickWithDefault is pickPlatform where want may be a default rather than a demand
+// (the engine's platform): when nothing matches a default, the usual choice applies.
+func pickWithDefault(im *v1.IndexManifest, want *v1.Platform, isDefault bool, where string) (v1.Descriptor, error) {
+	d, err := pickPlatform(im, want, where)
+	if err != nil && isDefault && want != nil {
+		d, err = pickPlatform(im, nil, where)
+	}
+	return d, err
+}
+
 // pickPlatform chooses one manifest of an index: the requested platform, else
 // linux/amd64, else the only one. Attestations (see isAttestation) are never chosen.
 func pickPlatform(im *v1.IndexManifest, want *v1.Platform, where string) (v1.Descriptor, error) {

@@ -38,6 +38,10 @@ demo: build
 	$(BIN) diff oci:testdata/demo:pro-v1-buildkit oci:testdata/demo:pro-v2-buildkit
 	@echo
 	$(BIN) shared oci:testdata/demo:lazy-v1-buildkit oci:testdata/demo:lazy-v2-buildkit oci:testdata/demo:pro-v1-buildkit oci:testdata/demo:pro-v2-buildkit
+	@echo
+	$(BIN) files --wasted oci:testdata/demo:lazy-v2-buildkit
+	@echo
+	$(BIN) check --max-size 100MB --max-layer-size 50MB --baseline oci:testdata/demo:pro-v1-buildkit --min-reused 90% oci:testdata/demo:pro-v2-buildkit
 
 # Regenerates the committed demo images.
 testdata:

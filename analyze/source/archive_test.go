@@ -271,6 +271,7 @@ func TestParseRef(t *testing.T) {
 		"https://registry.example/a": "use docker://registry.example/a",
 		"app:v1:v2":                  "not a valid image reference",
 		"oci-archive:":               "needs a path",
+		"container:web":              "names a container; this command reads images",
 	} {
 		if _, err := ParseRef(in); !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), want) {
 			t.Errorf("ParseRef(%q) = %v, want a usage error containing %q", in, err, want)

@@ -229,6 +229,11 @@ func ParseRef(s string) (Ref, error) {
 			return Ref{}, err
 		}
 		return Ref{Transport: TransportDaemon, Path: rest}, nil
+	case ok && transport+":" == ContainerPrefix:
+		// Only inspect (and shared --containers) read containers; they resolve
+		// container: references before opening images. Anywhere else it would be
+		// looked up as the image "container" with tag NAME.
+		return Ref{}, usageErrorf("%q names a container; this command reads images: give it the container's image (docker container inspect --format '{{.Image}}' %s), or run docker layers inspect %s", s, rest, s)
 	case ok && (transport == "https" || transport == "http") && strings.HasPrefix(rest, "//"):
 		return Ref{}, usageErrorf("%q is a URL, not an image reference: for an image in a registry use docker://%s", s, strings.TrimPrefix(rest, "//"))
 	}

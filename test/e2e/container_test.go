@@ -352,6 +352,14 @@ func TestInspectContainer(t *testing.T) {
 		if code != 3 || !strings.Contains(stderr, "no such container") || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
 			t.Errorf("missing container: exit %d, stderr %q", code, stderr)
 		}
+		// The commands that read images refuse container: in one line, exit 2, rather
+		// than look up an image named "container".
+		for _, args := range [][]string{{"check", "--max-size", "1GB"}, {"files"}, {"diff", BaseImage}} {
+			_, stderr, code = layers(t, append(args, "container:"+dbFileContainer)...)
+			if code != 2 || !strings.Contains(stderr, "names a container; this command reads images") || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+				t.Errorf("%s container:%s: exit %d, stderr %q", args[0], dbFileContainer, code, stderr)
+			}
+		}
 	})
 }
 

@@ -26,7 +26,7 @@ var (
 func BenchmarkCheck(b *testing.B) {
 	checkBenchOnce.Do(func() { checkBenchApp = buildCheckApp(b, "check-bench") })
 	a := checkBenchApp
-	configs := []string{imageID(b, a.v1), imageID(b, a.v2)}
+	configs := []string{registryConfig(b, a.remoteMain), registryConfig(b, a.remote)}
 	sizeRules := []string{"check", "--max-size", "1GB", "--warn-size", "900MB", "--max-layer-size", "500MB", "--max-layers", "100"}
 
 	b.Run("engine-vs-history", func(b *testing.B) {

@@ -25,6 +25,43 @@ const (
 	VerdictUnknown Verdict = "unknown"
 )
 
+// StepCause says why a predicted step got its verdict.
+type StepCause string
+
+// The causes of a step's verdict.
+const (
+	// CauseUnchanged (reused): the instruction and its inputs are IMAGE's, and every
+	// step below that it is keyed on was reused.
+	CauseUnchanged StepCause = "unchanged"
+	// CauseFirstBreak (rebuilt): the step is the predicted first break (see
+	// Prediction.FirstBreak for the reason).
+	CauseFirstBreak StepCause = "first-break"
+	// CauseAboveBreak (rebuilt): a step below broke the cache, or a change below that
+	// the step is keyed on.
+	CauseAboveBreak StepCause = "above-break"
+	// CauseConfigChanged (rebuilt): a metadata-only step that differs from IMAGE's,
+	// which BuildKit keys no later step on (LABEL, EXPOSE, CMD …): written anew, it
+	// breaks nothing.
+	CauseConfigChanged StepCause = "config-changed"
+	// CauseEnvChanged (rebuilt): an ENV, ARG, USER or SHELL that differs from IMAGE's,
+	// which BuildKit keys only later RUN steps on; without one above, it breaks nothing.
+	CauseEnvChanged StepCause = "env-changed"
+	// CauseNotComparable (unknown): the step's inputs cannot be compared with IMAGE's
+	// (an ADD of a URL or archive, a COPY --from a stage that reads the context, a
+	// layer or context not read).
+	CauseNotComparable StepCause = "not-comparable"
+	// CauseAboveUnknown (unknown): a step below has an unknown verdict.
+	CauseAboveUnknown StepCause = "above-unknown"
+	// CauseDiverged (unknown): the Dockerfile no longer matches IMAGE's history there
+	// (see Prediction.Divergence).
+	CauseDiverged StepCause = "diverged"
+	// CauseNoHistory (unknown): IMAGE's history cannot be tied to its layers
+	// (Prediction.HistoryProblem).
+	CauseNoHistory StepCause = "no-history"
+	// CauseNoImage (unknown): no IMAGE was given to compare with.
+	CauseNoImage StepCause = "no-image"
+)
+
 // Prediction is what `predict` reports: which steps of a Dockerfile the next build
 // will take from the cache that built IMAGE, where the cache will first break and why,
 // and what the rebuild will cost.
@@ -69,6 +106,8 @@ type PredictedStep struct {
 	Instruction string
 	Keyword     string
 	Verdict     Verdict
+	// Cause says why the step got its verdict.
+	Cause StepCause
 	// History is the index of IMAGE's history entry the step matches, Layer the index
 	// of the layer it made there (-1 for none, or a metadata-only step).
 	History, Layer int
@@ -203,7 +242,7 @@ func Predict(in PredictInput) Prediction {
 	p.Advice = DockerfileAdvise(df, in.Context)
 	if in.Image == nil {
 		for _, s := range df.Steps {
-			p.Steps = append(p.Steps, PredictedStep{Line: s.Line, Instruction: s.Text, Keyword: s.Keyword, Verdict: VerdictUnknown,
+			p.Steps = append(p.Steps, PredictedStep{Line: s.Line, Instruction: s.Text, Keyword: s.Keyword, Verdict: VerdictUnknown, Cause: CauseNoImage,
 				History: -1, Layer: -1, Size: Unknown, CompressedSize: Unknown})
 		}
 		p.count()
@@ -313,13 +352,16 @@ func (w *walker) step(k int) {
 	case h < 0 && w.broken:
 		// Past the divergence but above a break: rebuilt whatever IMAGE had there,
 		// with a size IMAGE cannot tell.
-		ps.Verdict = VerdictRebuilt
+		ps.Verdict, ps.Cause = VerdictRebuilt, CauseAboveBreak
 		if makesLayer(s.Keyword) {
 			ps.Size, ps.CompressedSize = Unknown, Unknown
 		}
 		return
+	case h < 0 && !w.a.ok:
+		ps.Verdict, ps.Cause = VerdictUnknown, CauseNoHistory
+		return
 	case h < 0:
-		ps.Verdict = VerdictUnknown
+		ps.Verdict, ps.Cause = VerdictUnknown, CauseDiverged
 		return
 	}
 	hs := w.a.steps[h]
@@ -330,34 +372,41 @@ func (w *walker) step(k int) {
 	}
 	switch {
 	case w.broken:
-		ps.Verdict = VerdictRebuilt
+		ps.Verdict, ps.Cause = VerdictRebuilt, CauseAboveBreak
 		return
 	case w.unknown:
-		ps.Verdict = VerdictUnknown
+		ps.Verdict, ps.Cause = VerdictUnknown, CauseAboveUnknown
 		return
 	}
 	reason, files, compared, unknown := w.inputs(s, hs)
 	if unknown {
 		w.unknown = true
-		ps.Verdict = VerdictUnknown
+		ps.Verdict, ps.Cause = VerdictUnknown, CauseNotComparable
 		return
 	}
 	at := k
 	switch {
 	case reason == "" && hs.Layer >= 0 && s.Keyword == "RUN" && w.pendingRun >= 0:
+		// The RUN is keyed on a changed ENV, ARG, USER or SHELL below: the cache
+		// breaks there.
 		at, reason = w.pendingRun, w.pendingReason
+		ps.Cause = CauseAboveBreak
+		w.p.Steps[at].Cause = CauseFirstBreak
 	case reason == "":
-		ps.Verdict = VerdictReused
+		ps.Verdict, ps.Cause = VerdictReused, CauseUnchanged
 		return
 	case hs.Layer < 0 && w.scope(s.Keyword) == keysNothing:
-		ps.Verdict = VerdictRebuilt // a new config entry; nothing above is keyed on it
+		// A new config entry; nothing above is keyed on it.
+		ps.Verdict, ps.Cause = VerdictRebuilt, CauseConfigChanged
 		return
 	case hs.Layer < 0 && w.scope(s.Keyword) == keysRuns:
 		if w.pendingRun < 0 {
 			w.pendingRun, w.pendingReason = k, reason
 		}
-		ps.Verdict = VerdictRebuilt
+		ps.Verdict, ps.Cause = VerdictRebuilt, CauseEnvChanged
 		return
+	default:
+		ps.Cause = CauseFirstBreak
 	}
 	ps.Verdict = VerdictRebuilt
 	w.broken = true

@@ -322,6 +322,8 @@ type predictStepJSON struct {
 	Line        int    `json:"line"`
 	Instruction string `json:"instruction"`
 	Verdict     string `json:"verdict"`
+	// Cause says why the step got its verdict (analyze.StepCause).
+	Cause string `json:"cause"`
 	// Layer is the index of the step's layer in IMAGE; null for none.
 	Layer *int `json:"layer"`
 	// Size is that layer's uncompressed size in IMAGE (0 without a layer); null when
@@ -380,7 +382,7 @@ func newPredictView(p analyze.Prediction, notes []string) predictJSON {
 		v.Image, v.ImageID = &ref, p.Image.ID
 	}
 	for _, s := range p.Steps {
-		sv := predictStepJSON{Line: s.Line, Instruction: s.Instruction, Verdict: string(s.Verdict), Size: bytesOrNil(s.Size)}
+		sv := predictStepJSON{Line: s.Line, Instruction: s.Instruction, Verdict: string(s.Verdict), Cause: string(s.Cause), Size: bytesOrNil(s.Size)}
 		if s.Layer >= 0 {
 			l := s.Layer
 			sv.Layer = &l
@@ -547,6 +549,7 @@ type PredictRow struct {
 	Line        int
 	Instruction string
 	Verdict     string // reused, rebuilt or unknown
+	Cause       string // why: unchanged, first-break, above-break, … (see the README)
 	Layer       string // the layer's index in IMAGE, "" for none
 	Size        string
 	Bytes       int64
@@ -555,7 +558,7 @@ type PredictRow struct {
 func predictRows(v predictJSON, _ renderOpts) []any {
 	var out []any
 	for _, s := range v.Steps {
-		r := PredictRow{Line: s.Line, Instruction: termSafe(s.Instruction), Verdict: s.Verdict, Bytes: jsonBytes(s.Size)}
+		r := PredictRow{Line: s.Line, Instruction: termSafe(s.Instruction), Verdict: s.Verdict, Cause: s.Cause, Bytes: jsonBytes(s.Size)}
 		if s.Layer != nil {
 			r.Layer = fmt.Sprint(*s.Layer)
 		}

@@ -126,6 +126,7 @@ func runPredict(cmd *cobra.Command, e *env, ref string, opts predictOptions) err
 		table: writePredictTable,
 		rows:  predictRows,
 		ids:   predictIDs,
+		html:  writePredictHTML,
 	}, r.render); err != nil {
 		return err
 	}
@@ -489,6 +490,13 @@ func writePredictTable(w io.Writer, v predictJSON, o renderOpts) error {
 	return nil
 }
 
+// predictReasonText words a predicted break's reason.
+var predictReasonText = map[string]string{
+	string(analyze.ReasonBaseChanged):        "the base image now resolves to other layers than IMAGE was built on",
+	string(analyze.ReasonInstructionChanged): "the instruction differs from IMAGE's",
+	string(analyze.ReasonInputsChanged):      "its inputs differ from IMAGE's (copied files or build args)",
+}
+
 func writePredictBreak(w io.Writer, v predictJSON, text func(string, int) string) {
 	b := v.FirstBreak
 	if b == nil {
@@ -497,12 +505,7 @@ func writePredictBreak(w io.Writer, v predictJSON, text func(string, int) string
 		}
 		return
 	}
-	why := map[string]string{
-		string(analyze.ReasonBaseChanged):        "the base image now resolves to other layers than IMAGE was built on",
-		string(analyze.ReasonInstructionChanged): "the instruction differs from IMAGE's",
-		string(analyze.ReasonInputsChanged):      "its inputs differ from IMAGE's (copied files or build args)",
-	}[b.Reason]
-	fmt.Fprintf(w, "First break predicted at line %d, %s: %s: %s.\n", b.Line, text(b.Instruction, 60), b.Reason, why)
+	fmt.Fprintf(w, "First break predicted at line %d, %s: %s: %s.\n", b.Line, text(b.Instruction, 60), b.Reason, predictReasonText[b.Reason])
 	if b.ImageInstruction != "" && b.Reason == string(analyze.ReasonInstructionChanged) {
 		fmt.Fprintf(w, "  IMAGE has: %s\n", text(b.ImageInstruction, 80))
 	}

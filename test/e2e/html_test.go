@@ -77,6 +77,9 @@ func TestHTMLInBrowser(t *testing.T) {
 		{"inspect", []string{"inspect", "e2e/html:v1", NodeImage}, 8},
 		{"diff", []string{"diff", "e2e/html:v1", "e2e/html:v2"}, 12},
 		{"shared", []string{"shared", "--matrix", "e2e/html:v1", "e2e/html:v2", NodeImage, BaseImage}, 20},
+		// The context now holds v2's edit: the COPY is the predicted first break; the
+		// hostile LABEL is a step of the Dockerfile.
+		{"predict", []string{"predict", "-f", df, "--context", ctx, "e2e/html:v1"}, 12},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			page := filepath.Join(dir, tc.name+".html")

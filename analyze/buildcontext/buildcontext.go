@@ -9,8 +9,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -420,12 +418,12 @@ func (r *Reader) startHashing(ctx context.Context) *hasher {
 
 func (h *hasher) work() {
 	defer h.wg.Done()
-	buf := make([]byte, 64<<10)
+	fh := newFileHasher()
 	for j := range h.jobs {
 		if h.ctx.Err() != nil {
 			continue
 		}
-		f, err := hashFile(filepath.Join(h.dir, filepath.FromSlash(j.path)), buf)
+		f, err := fh.hash(filepath.Join(h.dir, filepath.FromSlash(j.path)))
 		h.mu.Lock()
 		if err != nil && h.err == nil {
 			h.err = err
@@ -456,37 +454,6 @@ func (h *hasher) wait() (map[int]hashed, error) {
 		return nil, err
 	}
 	return h.files, nil
-}
-
-// hashFile stats an open file and hashes it, reading it into the worker's buffer
-// (io.CopyBuffer would hand the copy to (*os.File).WriteTo, which allocates a buffer of
-// its own for every file) and stopping at the size fstat gave, as tar does, which saves
-// the read that would only say EOF.
-func hashFile(p string, buf []byte) (hashed, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return hashed{}, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return hashed{}, err
-	}
-	out := hashed{size: fi.Size(), mode: modeBits(fi.Mode())}
-	h := sha256.New()
-	for done := int64(0); done < out.size; {
-		n, err := f.Read(buf[:min(int64(len(buf)), out.size-done)])
-		h.Write(buf[:n])
-		done += int64(n)
-		if errors.Is(err, io.EOF) {
-			return hashed{}, fmt.Errorf("%s: shrank while being read", p)
-		}
-		if err != nil {
-			return hashed{}, err
-		}
-	}
-	out.digest = "sha256:" + hex.EncodeToString(h.Sum(nil))
-	return out, nil
 }
 
 // GitChanged lists the context's files that differ from a git revision: tracked files

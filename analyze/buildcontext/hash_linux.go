@@ -62,9 +62,11 @@ func (fh *fileHasher) hash(p string) (hashed, error) {
 	return out, nil
 }
 
+// openRead opens a file for reading; O_NONBLOCK, which a regular file ignores, keeps a
+// file swapped for a FIFO since the walk from blocking the open (fstat then refuses it).
 func openRead(p string) (int, error) {
 	for {
-		fd, err := syscall.Open(p, syscall.O_RDONLY|syscall.O_CLOEXEC|syscall.O_NOCTTY, 0)
+		fd, err := syscall.Open(p, syscall.O_RDONLY|syscall.O_CLOEXEC|syscall.O_NOCTTY|syscall.O_NONBLOCK, 0)
 		if errors.Is(err, syscall.EINTR) {
 			continue
 		}

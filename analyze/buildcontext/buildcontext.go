@@ -418,12 +418,13 @@ func (r *Reader) startHashing(ctx context.Context) *hasher {
 
 func (h *hasher) work() {
 	defer h.wg.Done()
-	fh := newFileHasher()
+	fh := newFileHasher(h.dir)
+	defer fh.close()
 	for j := range h.jobs {
 		if h.ctx.Err() != nil {
 			continue
 		}
-		f, err := fh.hash(filepath.Join(h.dir, filepath.FromSlash(j.path)))
+		f, err := fh.hash(j.path)
 		h.mu.Lock()
 		if err != nil && h.err == nil {
 			h.err = err

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"path/filepath"
 	"syscall"
 )
 
@@ -14,32 +15,54 @@ import (
 // On Linux it opens, stats, reads and closes each file with the system calls alone:
 // os.Open also asks the file's flags and tries to register it with the network poller
 // (two more system calls a regular file never needs) and allocates an *os.File with a
-// cleanup. On a 50,000-file context that is a tenth of the time.
+// cleanup; a quarter of the CPU of a 50,000-file read. Files are opened relative to
+// the context directory, held open, so the kernel does not resolve its path again
+// for every file.
 type fileHasher struct {
-	buf []byte
-	sum hash.Hash
+	dir   string
+	dirfd int // -1 when the directory could not be opened: whole paths then
+	buf   []byte
+	sum   hash.Hash
 }
 
-func newFileHasher() *fileHasher {
-	return &fileHasher{buf: make([]byte, 64<<10), sum: sha256.New()}
+func newFileHasher(dir string) *fileHasher {
+	fh := &fileHasher{dir: dir, dirfd: -1, buf: make([]byte, 64<<10), sum: sha256.New()}
+	if fd, err := openRead(atFDCWD, dir); err == nil {
+		fh.dirfd = fd
+	}
+	return fh
 }
 
-// hash stats an open file and hashes it, stopping at the size fstat gave, as tar does,
-// which saves the read that would only say EOF.
-func (fh *fileHasher) hash(p string) (hashed, error) {
-	fd, err := openRead(p)
+// close releases the context directory.
+func (fh *fileHasher) close() {
+	if fh.dirfd >= 0 {
+		syscall.Close(fh.dirfd)
+	}
+}
+
+// hash stats a file of the context (rel: slash-separated, relative, as the walk
+// found it) and hashes it, stopping at the size fstat gave, as tar does, which saves
+// the read that would only say EOF.
+func (fh *fileHasher) hash(rel string) (hashed, error) {
+	// path names the file in errors only: joining it for every file costs an allocation.
+	path := func() string { return filepath.Join(fh.dir, filepath.FromSlash(rel)) }
+	dirfd, name := fh.dirfd, rel
+	if dirfd < 0 {
+		dirfd, name = atFDCWD, path()
+	}
+	fd, err := openRead(dirfd, name)
 	if err != nil {
-		return hashed{}, err
+		return hashed{}, &pathError{"open", path(), err}
 	}
 	defer syscall.Close(fd)
 	var st syscall.Stat_t
 	if err := ignoringEINTR(func() error { return syscall.Fstat(fd, &st) }); err != nil {
-		return hashed{}, &pathError{"fstat", p, err}
+		return hashed{}, &pathError{"fstat", path(), err}
 	}
 	if st.Mode&syscall.S_IFMT != syscall.S_IFREG {
-		return hashed{}, fmt.Errorf("%s: no longer a regular file", p)
+		return hashed{}, fmt.Errorf("%s: no longer a regular file", path())
 	}
-	out := hashed{size: st.Size, mode: unixModeBits(st.Mode)}
+	out := hashed{size: st.Size, mode: int64(st.Mode & 0o7777)} // as a tar header records it
 	fh.sum.Reset()
 	for done := int64(0); done < out.size; {
 		n, err := syscall.Read(fd, fh.buf[:min(int64(len(fh.buf)), out.size-done)])
@@ -47,33 +70,34 @@ func (fh *fileHasher) hash(p string) (hashed, error) {
 		case errors.Is(err, syscall.EINTR):
 			continue
 		case err != nil:
-			return hashed{}, &pathError{"read", p, err}
+			return hashed{}, &pathError{"read", path(), err}
 		case n == 0:
-			return hashed{}, fmt.Errorf("%s: shrank while being read", p)
+			return hashed{}, fmt.Errorf("%s: shrank while being read", path())
 		}
 		fh.sum.Write(fh.buf[:n])
 		done += int64(n)
 	}
-	var d [len("sha256:") + 2*sha256.Size]byte
-	copy(d[:], "sha256:")
-	var s [sha256.Size]byte
-	hex.Encode(d[len("sha256:"):], fh.sum.Sum(s[:0]))
+	const prefix = "sha256:"
+	var d [len(prefix) + 2*sha256.Size]byte
+	var sum [sha256.Size]byte
+	copy(d[:], prefix)
+	hex.Encode(d[len(prefix):], fh.sum.Sum(sum[:0]))
 	out.digest = string(d[:])
 	return out, nil
 }
 
+// atFDCWD is AT_FDCWD, which package syscall does not name: openat relative to the
+// working directory.
+const atFDCWD = -100
+
 // openRead opens a file for reading; O_NONBLOCK, which a regular file ignores, keeps a
 // file swapped for a FIFO since the walk from blocking the open (fstat then refuses it).
-func openRead(p string) (int, error) {
+func openRead(dirfd int, name string) (int, error) {
 	for {
-		fd, err := syscall.Open(p, syscall.O_RDONLY|syscall.O_CLOEXEC|syscall.O_NOCTTY|syscall.O_NONBLOCK, 0)
-		if errors.Is(err, syscall.EINTR) {
-			continue
+		fd, err := syscall.Openat(dirfd, name, syscall.O_RDONLY|syscall.O_CLOEXEC|syscall.O_NOCTTY|syscall.O_NONBLOCK, 0)
+		if !errors.Is(err, syscall.EINTR) {
+			return fd, err
 		}
-		if err != nil {
-			return -1, &pathError{"open", p, err}
-		}
-		return fd, nil
 	}
 }
 
@@ -83,12 +107,6 @@ func ignoringEINTR(f func() error) error {
 			return err
 		}
 	}
-}
-
-// unixModeBits is a stat mode as a tar header records it: permissions and the setuid,
-// setgid and sticky bits.
-func unixModeBits(m uint32) int64 {
-	return int64(m & 0o7777)
 }
 
 // pathError reads as os.PathError does ("open x: permission denied") and unwraps to

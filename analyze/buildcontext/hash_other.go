@@ -10,23 +10,28 @@ import (
 	"hash"
 	"io"
 	"os"
+	"path/filepath"
 )
 
 // fileHasher hashes files for one worker, reusing its buffer and digest.
 type fileHasher struct {
+	dir string
 	buf []byte
 	sum hash.Hash
 }
 
-func newFileHasher() *fileHasher {
-	return &fileHasher{buf: make([]byte, 64<<10), sum: sha256.New()}
+func newFileHasher(dir string) *fileHasher {
+	return &fileHasher{dir: dir, buf: make([]byte, 64<<10), sum: sha256.New()}
 }
 
-// hash stats an open file and hashes it, reading it into the worker's buffer
+func (fh *fileHasher) close() {}
+
+// hash stats a file of the context (rel: slash-separated, relative) and hashes it, reading it into the worker's buffer
 // (io.CopyBuffer would hand the copy to (*os.File).WriteTo, which allocates a buffer of
 // its own for every file) and stopping at the size fstat gave, as tar does, which saves
 // the read that would only say EOF.
-func (fh *fileHasher) hash(p string) (hashed, error) {
+func (fh *fileHasher) hash(rel string) (hashed, error) {
+	p := filepath.Join(fh.dir, filepath.FromSlash(rel))
 	f, err := os.Open(p)
 	if err != nil {
 		return hashed{}, err

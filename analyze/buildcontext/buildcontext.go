@@ -116,8 +116,11 @@ func (r *Reader) Read(ctx context.Context, sources []string) (*analyze.Context, 
 	if err != nil {
 		return nil, err
 	}
-	for i, f := range files {
-		entries[i].Size, entries[i].Mode, entries[i].Digest = f.size, f.mode, f.digest
+	for i := range entries {
+		if entries[i].Kind == analyze.KindFile {
+			f := files.at(i)
+			entries[i].Size, entries[i].Mode, entries[i].Digest = f.size, f.mode, f.digest
+		}
 	}
 	sort.Slice(entries, func(i, j int) bool { return entries[i].Path < entries[j].Path })
 	return &analyze.Context{Files: entries}, nil
@@ -171,8 +174,11 @@ func (r *Reader) ReadChanged(ctx context.Context, changed []string) (*analyze.Co
 	if err != nil {
 		return nil, err
 	}
-	for i, f := range files {
-		entries[i].Size, entries[i].Mode, entries[i].Digest = f.size, f.mode, f.digest
+	for i := range entries {
+		if entries[i].Kind == analyze.KindFile {
+			f := files.at(i)
+			entries[i].Size, entries[i].Mode, entries[i].Digest = f.size, f.mode, f.digest
+		}
 	}
 	out.Files = entries
 	return out, nil
@@ -383,21 +389,30 @@ func modeBits(m fs.FileMode) int64 {
 }
 
 // hasher stats and hashes files on worker goroutines as they are submitted, so the
-// walk only lists directories.
+// walk only lists directories. Files go to the workers in batches, and each worker
+// writes what it learns into the file's own slot: no lock and no map per file.
 type hasher struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	dir    string
-	jobs   chan hashJob
+	jobs   chan []hashJob
+	batch  []hashJob
+	slots  hashResults
 	wg     sync.WaitGroup
-	mu     sync.Mutex
-	files  map[int]hashed
+	mu     sync.Mutex // guards err
 	err    error
 }
 
+// hashBatch is how many files go to a worker at once; slotChunk how many results are
+// allocated at once (chunks, so that a slot never moves while a worker writes it).
+const (
+	hashBatch = 32
+	slotChunk = 1024
+)
+
 type hashJob struct {
-	index int
-	path  string
+	path string
+	out  *hashed
 }
 
 // hashed is what a worker learnt of a regular file.
@@ -406,8 +421,13 @@ type hashed struct {
 	digest     string
 }
 
+// hashResults are the workers' results by submission index.
+type hashResults [][]hashed
+
+func (r hashResults) at(i int) hashed { return r[i/slotChunk][i%slotChunk] }
+
 func (r *Reader) startHashing(ctx context.Context) *hasher {
-	h := &hasher{dir: r.dir, jobs: make(chan hashJob, 256), files: map[int]hashed{}}
+	h := &hasher{dir: r.dir, jobs: make(chan []hashJob, 2*r.workers)}
 	h.ctx, h.cancel = context.WithCancel(ctx)
 	for range r.workers {
 		h.wg.Add(1)
@@ -420,31 +440,55 @@ func (h *hasher) work() {
 	defer h.wg.Done()
 	fh := newFileHasher(h.dir)
 	defer fh.close()
-	for j := range h.jobs {
-		if h.ctx.Err() != nil {
-			continue
+	for batch := range h.jobs {
+		for _, j := range batch {
+			if h.ctx.Err() != nil {
+				break
+			}
+			f, err := fh.hash(j.path)
+			if err != nil {
+				h.fail(err)
+				break
+			}
+			*j.out = f
 		}
-		f, err := fh.hash(j.path)
-		h.mu.Lock()
-		if err != nil && h.err == nil {
-			h.err = err
-			h.cancel()
-		}
-		h.files[j.index] = f
-		h.mu.Unlock()
 	}
 }
 
-// submit queues a file; after an error or cancellation it drops it.
+func (h *hasher) fail(err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.err == nil {
+		h.err = err
+		h.cancel()
+	}
+}
+
+// submit queues the file of entry index; after an error or cancellation it drops it.
 func (h *hasher) submit(index int, path string) {
+	for index/slotChunk >= len(h.slots) {
+		h.slots = append(h.slots, make([]hashed, slotChunk))
+	}
+	h.batch = append(h.batch, hashJob{path, &h.slots[index/slotChunk][index%slotChunk]})
+	if len(h.batch) == hashBatch {
+		h.flush()
+	}
+}
+
+func (h *hasher) flush() {
+	if len(h.batch) == 0 {
+		return
+	}
 	select {
-	case h.jobs <- hashJob{index, path}:
+	case h.jobs <- h.batch:
 	case <-h.ctx.Done():
 	}
+	h.batch = make([]hashJob, 0, hashBatch)
 }
 
-// wait ends the queue and returns what was learnt of each file, by index.
-func (h *hasher) wait() (map[int]hashed, error) {
+// wait ends the queue and returns what was learnt of each submitted file, by index.
+func (h *hasher) wait() (hashResults, error) {
+	h.flush()
 	close(h.jobs)
 	h.wg.Wait()
 	defer h.cancel()
@@ -454,7 +498,7 @@ func (h *hasher) wait() (map[int]hashed, error) {
 	if err := h.ctx.Err(); err != nil {
 		return nil, err
 	}
-	return h.files, nil
+	return h.slots, nil
 }
 
 // GitChanged lists the context's files that differ from a git revision: tracked files

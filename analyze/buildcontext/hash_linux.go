@@ -23,6 +23,7 @@ type fileHasher struct {
 	dirfd int // -1 when the directory could not be opened: whole paths then
 	buf   []byte
 	sum   hash.Hash
+	out   [sha256.Size]byte // the digest, here so that it is not allocated per file
 }
 
 func newFileHasher(dir string) *fileHasher {
@@ -44,23 +45,24 @@ func (fh *fileHasher) close() {
 // found it) and hashes it, stopping at the size fstat gave, as tar does, which saves
 // the read that would only say EOF.
 func (fh *fileHasher) hash(rel string) (hashed, error) {
-	// path names the file in errors only: joining it for every file costs an allocation.
-	path := func() string { return filepath.Join(fh.dir, filepath.FromSlash(rel)) }
 	dirfd, name := fh.dirfd, rel
 	if dirfd < 0 {
-		dirfd, name = atFDCWD, path()
+		dirfd, name = atFDCWD, fh.path(rel)
 	}
 	fd, err := openRead(dirfd, name)
 	if err != nil {
-		return hashed{}, &pathError{"open", path(), err}
+		return hashed{}, &pathError{"open", fh.path(rel), err}
 	}
 	defer syscall.Close(fd)
 	var st syscall.Stat_t
-	if err := ignoringEINTR(func() error { return syscall.Fstat(fd, &st) }); err != nil {
-		return hashed{}, &pathError{"fstat", path(), err}
+	for err = syscall.EINTR; errors.Is(err, syscall.EINTR); {
+		err = syscall.Fstat(fd, &st)
+	}
+	if err != nil {
+		return hashed{}, &pathError{"fstat", fh.path(rel), err}
 	}
 	if st.Mode&syscall.S_IFMT != syscall.S_IFREG {
-		return hashed{}, fmt.Errorf("%s: no longer a regular file", path())
+		return hashed{}, fmt.Errorf("%s: no longer a regular file", fh.path(rel))
 	}
 	out := hashed{size: st.Size, mode: int64(st.Mode & 0o7777)} // as a tar header records it
 	fh.sum.Reset()
@@ -70,18 +72,17 @@ func (fh *fileHasher) hash(rel string) (hashed, error) {
 		case errors.Is(err, syscall.EINTR):
 			continue
 		case err != nil:
-			return hashed{}, &pathError{"read", path(), err}
+			return hashed{}, &pathError{"read", fh.path(rel), err}
 		case n == 0:
-			return hashed{}, fmt.Errorf("%s: shrank while being read", path())
+			return hashed{}, fmt.Errorf("%s: shrank while being read", fh.path(rel))
 		}
 		fh.sum.Write(fh.buf[:n])
 		done += int64(n)
 	}
 	const prefix = "sha256:"
 	var d [len(prefix) + 2*sha256.Size]byte
-	var sum [sha256.Size]byte
 	copy(d[:], prefix)
-	hex.Encode(d[len(prefix):], fh.sum.Sum(sum[:0]))
+	hex.Encode(d[len(prefix):], fh.sum.Sum(fh.out[:0]))
 	out.digest = string(d[:])
 	return out, nil
 }
@@ -101,12 +102,10 @@ func openRead(dirfd int, name string) (int, error) {
 	}
 }
 
-func ignoringEINTR(f func() error) error {
-	for {
-		if err := f(); !errors.Is(err, syscall.EINTR) {
-			return err
-		}
-	}
+// path is a file's path for an error message: joined only then, as it costs an
+// allocation.
+func (fh *fileHasher) path(rel string) string {
+	return filepath.Join(fh.dir, filepath.FromSlash(rel))
 }
 
 // pathError reads as os.PathError does ("open x: permission denied") and unwraps to

@@ -97,6 +97,9 @@ type Prediction struct {
 	TransferCompressed bool
 	// Advice is the Dockerfile order the cache wants (see DockerfileAdvice).
 	Advice []DockerfileAdvice
+	// Fixed is the Dockerfile with the fixable advice applied (FixDockerfile); "" when
+	// no advice is fixable.
+	Fixed string
 }
 
 // PredictedStep is one Dockerfile step and its verdict.
@@ -240,6 +243,12 @@ func Predict(in PredictInput) Prediction {
 	df := in.Dockerfile
 	p := Prediction{Dockerfile: df.Name, Target: df.Target, Base: df.Base}
 	p.Advice = DockerfileAdvise(df, in.Context)
+	for _, a := range p.Advice {
+		if a.Fixable {
+			p.Fixed = FixDockerfile(df, p.Advice)
+			break
+		}
+	}
 	if in.Image == nil {
 		for _, s := range df.Steps {
 			p.Steps = append(p.Steps, PredictedStep{Line: s.Line, Instruction: s.Text, Keyword: s.Keyword, Verdict: VerdictUnknown, Cause: CauseNoImage,

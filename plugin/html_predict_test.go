@@ -1,6 +1,7 @@
 package plugin
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -103,5 +104,25 @@ func TestPredictHTMLOutputFile(t *testing.T) {
 	}
 	if got, err := os.ReadFile(path); err != nil || string(got) != want {
 		t.Errorf("the file differs from stdout (%v)", err)
+	}
+}
+
+// The view's fixed Dockerfile (on the page and in the JSON) is what --fix prints.
+func TestPredictFixedDockerfileInTheView(t *testing.T) {
+	dir := predictContext(t, predictDockerfile, nil)
+	fix, _, code := runCLIWith(t, nil, "predict", "--context", dir, "--fix")
+	if code != 0 {
+		t.Fatalf("--fix: exit %d", code)
+	}
+	for _, image := range [][]string{nil, {"app:v1"}} {
+		args := append([]string{"predict", "--context", dir, "--format", "json"}, image...)
+		out, _, code := runCLIWith(t, predictImages(t, true), args...)
+		var v struct{ FixedDockerfile *string }
+		if err := json.Unmarshal([]byte(out), &v); code != 0 || err != nil {
+			t.Fatalf("exit %d, %v", code, err)
+		}
+		if v.FixedDockerfile == nil || *v.FixedDockerfile != fix {
+			t.Errorf("%v: fixedDockerfile differs from --fix", image)
+		}
 	}
 }

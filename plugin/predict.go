@@ -316,7 +316,10 @@ type predictJSON struct {
 	TransferSize       *int64                 `json:"transferSize"`
 	TransferCompressed bool                   `json:"transferCompressed"`
 	Advice             []predictAdviceJSON    `json:"advice"`
-	Notes              []string               `json:"notes,omitempty"`
+	// FixedDockerfile is the Dockerfile as --fix prints it; null when no advice is
+	// fixable.
+	FixedDockerfile *string  `json:"fixedDockerfile"`
+	Notes           []string `json:"notes,omitempty"`
 }
 
 type predictStepJSON struct {
@@ -377,6 +380,10 @@ func newPredictView(p analyze.Prediction, notes []string) predictJSON {
 		TransferCompressed: p.TransferCompressed,
 		Advice:             []predictAdviceJSON{},
 		Notes:              notes,
+	}
+	if p.Fixed != "" {
+		fixed := p.Fixed
+		v.FixedDockerfile = &fixed
 	}
 	if p.Image != nil {
 		ref := p.Image.Ref

@@ -118,7 +118,7 @@ func runShared(cmd *cobra.Command, e *env, refs []string, opts sharedOptions) er
 			return imageError(cmd, err)
 		}
 	}
-	need := source.Need{Sizes: source.SizesLocal}
+	need := source.Need{Sizes: source.SizesLocal, Steps: sharedSteps(len(refs))}
 	if opts.uncompressed {
 		need.Sizes = source.SizesAll
 	}
@@ -146,6 +146,18 @@ func runShared(cmd *cobra.Command, e *env, refs []string, opts sharedOptions) er
 		ids:   sharedIDs,
 		html:  writeSharedHTML,
 	}, r.render)
+}
+
+// sharedSteps asks for the histories of the images that name the shared layers' steps,
+// the only steps shared shows; the first listed of the images are the listed ones.
+func sharedSteps(listed int) func([]*source.Image) []int {
+	return func(loaded []*source.Image) []int {
+		images := make([]analyze.Image, len(loaded))
+		for i, img := range loaded {
+			images[i] = img.Image
+		}
+		return analyze.ShareSteps(images[:listed], images[listed:], func(i int) bool { return !loaded[i].HistoryDeferred() })
+	}
 }
 
 func writeSharedTable(w io.Writer, v sharedJSON, o renderOpts) error {

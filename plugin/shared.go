@@ -49,8 +49,9 @@ Sizes are uncompressed; compressed sizes are added when every layer has one.
 
 ` + imageRefHelp + `
 
-The engine's images are read from metadata alone (inspect and history, as
-"docker history" does), so --all over hundreds of images is quick.
+The engine's images are read from metadata alone (image inspect, and the history
+only of the images that name a shared layer's step or whose layer sizes other images
+do not tell), so --all over hundreds of images is quick.
 
 With --registry, every tag of a registry (or of a namespace, --repo, --tags, --latest)
 is read from its manifest and config, never a layer blob, --jobs at a time; sizes are

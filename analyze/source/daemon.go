@@ -116,10 +116,14 @@ func onContainerdStore(ins image.InspectResponse) bool {
 
 // daemonImage reads one engine image's export when its config or contents are needed.
 type daemonImage struct {
-	client   DaemonClient
-	id       string
-	where    string
-	diffIDs  []v1.Hash
+	client  DaemonClient
+	id      string
+	where   string
+	diffIDs []v1.Hash
+	// blobs are the digests of the layers' blobs as the export holds them, when the
+	// export's manifest names them (the containerd image store): a scan then opens only
+	// the blobs of the layers it wants.
+	blobs    []v1.Hash
 	progress func(Progress)
 	// platform is set on the containerd image store, where an export may hold an index
 	// of several platforms: the one the engine's inspect answered for. savePlatform asks
@@ -158,6 +162,9 @@ func (d *daemonImage) fromContainerdStore(ctx context.Context, ins image.Inspect
 		LayersCompressed: len(d.diffIDs) > 0,
 	}
 	blobs := manifestLayers(exp.manifest, len(d.diffIDs))
+	for _, b := range blobs {
+		d.blobs = append(d.blobs, b.Digest)
+	}
 	for i, diffID := range d.diffIDs {
 		l := analyze.Layer{DiffID: diffID, Size: analyze.Unknown, CompressedSize: analyze.Unknown}
 		if blobs != nil && compressedMediaType(blobs[i].MediaType) {

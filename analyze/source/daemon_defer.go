@@ -2,6 +2,7 @@ package source
 
 import (
 	"context"
+	"slices"
 	"sort"
 	"sync"
 
@@ -44,19 +45,20 @@ func (d *daemonImage) fromInspect(ins image.InspectResponse) (*Image, error) {
 func (img *Image) HistoryDeferred() bool { return img.deferred != nil }
 
 // readHistory reads a deferred image's history, as opening it would have: the steps,
-// and the engine's size of each layer.
-func (img *Image) readHistory(ctx context.Context) error {
+// and the engine's size of each layer. addsUp is false when those sizes do not add up
+// to the engine's size of the image: then no size may be derived from image sizes.
+func (img *Image) readHistory(ctx context.Context) (addsUp bool, err error) {
 	p := img.deferred
 	if p == nil {
-		return nil
+		return true, nil
 	}
 	hist, err := p.d.client.ImageHistory(ctx, p.d.id)
 	if err != nil {
-		return daemonError(p.d.client, p.d.where, err)
+		return false, daemonError(p.d.client, p.d.where, err)
 	}
 	full, err := p.d.fromAPI(ctx, p.ins, hist.Items)
 	if err != nil {
-		return err
+		return false, err
 	}
 	img.Config = full.Config
 	for i := range img.Layers {
@@ -65,18 +67,21 @@ func (img *Image) readHistory(ctx context.Context) error {
 		}
 	}
 	img.deferred = nil
-	return nil
+	sum := full.Size()
+	return sum == analyze.Unknown || sum == p.ins.Size, nil
 }
 
-// readHistories reads the histories of images, openWorkers at a time.
-func readHistories(ctx context.Context, images []*Image) error {
+// readHistories reads the histories of images, openWorkers at a time; addsUp is false
+// when one image's layer sizes do not add up to its size (see readHistory).
+func readHistories(ctx context.Context, images []*Image) (addsUp bool, err error) {
 	errs := make([]error, len(images))
+	sums := make([]bool, len(images))
 	var wg sync.WaitGroup
 	next := make(chan int)
 	for range min(openWorkers, len(images)) {
 		wg.Go(func() {
 			for i := range next {
-				errs[i] = images[i].readHistory(ctx)
+				sums[i], errs[i] = images[i].readHistory(ctx)
 			}
 		})
 	}
@@ -87,10 +92,22 @@ func readHistories(ctx context.Context, images []*Image) error {
 	wg.Wait()
 	for _, err := range errs {
 		if err != nil {
-			return err
+			return false, err
 		}
 	}
-	return nil
+	return !slices.Contains(sums, false), nil
+}
+
+// readDeferred reads the history of every image still without one.
+func readDeferred(ctx context.Context, images []*Image) error {
+	var rest []*Image
+	for _, img := range images {
+		if img.HistoryDeferred() {
+			rest = append(rest, img)
+		}
+	}
+	_, err := readHistories(ctx, rest)
+	return err
 }
 
 // sizeDeferred gives the deferred images their layers' sizes, reading as few
@@ -100,8 +117,10 @@ func readHistories(ctx context.Context, images []*Image) error {
 // sized needs no history, and neither does one with a single layer left, which is the
 // image's size minus the others. Images with two or more unknown layers have their
 // history read, fewest layers first (bases size the images built on them), several
-// at a time when they have no unknown layer in common.
-func sizeDeferred(ctx context.Context, images []*Image) error {
+// at a time when they have no unknown layer in common. addsUp is false when a history
+// read shows an image whose size is not its layers' sizes added up (an engine that
+// counts otherwise): then the derived sizes are not to be trusted.
+func sizeDeferred(ctx context.Context, images []*Image) (addsUp bool, err error) {
 	var pending []*Image
 	chains := map[*Image][]v1.Hash{}
 	for _, img := range images {
@@ -112,9 +131,10 @@ func sizeDeferred(ctx context.Context, images []*Image) error {
 	}
 	sort.SliceStable(pending, func(i, j int) bool { return len(pending[i].Layers) < len(pending[j].Layers) })
 	known := map[v1.Hash]int64{}
+	addsUp = true
 	for len(pending) > 0 {
 		if err := ctx.Err(); err != nil {
-			return err
+			return false, err
 		}
 		var stuck []*Image
 		for _, img := range pending {
@@ -128,9 +148,11 @@ func sizeDeferred(ctx context.Context, images []*Image) error {
 			continue
 		}
 		batch := disjointUnknowns(stuck, chains, known, openWorkers)
-		if err := readHistories(ctx, batch); err != nil {
-			return err
+		ok, err := readHistories(ctx, batch)
+		if err != nil {
+			return false, err
 		}
+		addsUp = addsUp && ok
 		for _, img := range batch {
 			for k, c := range chains[img] {
 				if s := img.Layers[k].Size; s != analyze.Unknown {
@@ -142,7 +164,7 @@ func sizeDeferred(ctx context.Context, images []*Image) error {
 		}
 		pending = stuck[len(batch):]
 	}
-	return nil
+	return addsUp, nil
 }
 
 // deriveSizes sizes img's layers from known (chain ID → size) and the engine's size

@@ -173,9 +173,11 @@ func (l *Loaded) openAll(ctx context.Context, open Opener, refs []string, opts O
 }
 
 // readSteps sizes the images opened without their history, then reads the histories
-// steps asks for.
+// steps asks for. Should one history read show that the engine's image sizes are not
+// its layers' sizes added up, every history is read: derived sizes would be wrong.
 func (l *Loaded) readSteps(ctx context.Context, steps func([]*Image) []int) error {
-	if err := sizeDeferred(ctx, l.Images); err != nil {
+	addsUp, err := sizeDeferred(ctx, l.Images)
+	if err != nil {
 		return err
 	}
 	for {
@@ -186,12 +188,18 @@ func (l *Loaded) readSteps(ctx context.Context, steps func([]*Image) []int) erro
 			}
 		}
 		if len(unread) == 0 {
-			return nil
+			break
 		}
-		if err := readHistories(ctx, unread); err != nil {
+		ok, err := readHistories(ctx, unread)
+		if err != nil {
 			return err
 		}
+		addsUp = addsUp && ok
 	}
+	if !addsUp {
+		return readDeferred(ctx, l.Images)
+	}
+	return nil
 }
 
 // read scans the layers want of image k once: a layer read for its entries has its size

@@ -4,7 +4,8 @@
 package analyze
 
 import (
-	"strings"
+	"crypto/sha256"
+	"encoding/hex"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
@@ -91,8 +92,8 @@ func ChainIDs(diffIDs []v1.Hash) []v1.Hash {
 			out[i] = d
 			continue
 		}
-		h, _, _ := v1.SHA256(strings.NewReader(out[i-1].String() + " " + d.String()))
-		out[i] = h
+		sum := sha256.Sum256([]byte(out[i-1].String() + " " + d.String()))
+		out[i] = v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(sum[:])}
 	}
 	return out
 }

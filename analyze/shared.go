@@ -312,23 +312,41 @@ func (b *sharing) sameContent(s *Sharing) {
 	})
 }
 
-// matrix fills the bytes each pair of listed references shares.
+// matrix fills the bytes each pair of listed references shares. A chain ID commits to
+// everything below it, so two images share exactly the common bottom of their chains:
+// the size of that bottom, summed once per image (bottom[u][k] is the size of layers
+// 0…k-1 of image u). Layers are compared by their entries, not their hashes: hundreds
+// of images make tens of thousands of pairs.
 func (b *sharing) matrix(s *Sharing) {
-	s.Matrix = make([][]int64, len(b.images))
-	for i := range b.images {
-		s.Matrix[i] = make([]int64, len(b.images))
-		for j := range b.images {
-			s.Matrix[i][j] = commonSize(b.chains[b.imgOf[i]], b.chains[b.imgOf[j]], b.entries)
+	n := len(b.images)
+	layers := make([][]*layerEntry, b.listed)
+	bottom := make([][]int64, b.listed)
+	for u := range b.listed {
+		layers[u] = make([]*layerEntry, len(b.chains[u]))
+		bottom[u] = make([]int64, len(b.chains[u])+1)
+		for k, c := range b.chains[u] {
+			e := b.entries[c]
+			layers[u][k] = e
+			bottom[u][k+1] = addSizes(bottom[u][k], e.size)
 		}
 	}
-}
-
-// commonSize is the size of the layers two images both have. A chain ID commits to
-// everything below it, so two images share exactly the common bottom of their chains.
-func commonSize(a, b []v1.Hash, entries map[v1.Hash]*layerEntry) int64 {
-	var n int64
-	for k := 0; k < len(a) && k < len(b) && a[k] == b[k]; k++ {
-		n = addSizes(n, entries[a[k]].size)
+	common := make([][]int64, b.listed)
+	for u := range b.listed {
+		common[u] = make([]int64, b.listed)
+		for v := range u + 1 {
+			k := 0
+			for k < len(layers[u]) && k < len(layers[v]) && layers[u][k] == layers[v][k] {
+				k++
+			}
+			common[u][v] = bottom[u][k]
+			common[v][u] = bottom[u][k]
+		}
 	}
-	return n
+	s.Matrix = make([][]int64, n)
+	for i := range n {
+		s.Matrix[i] = make([]int64, n)
+		for j := range n {
+			s.Matrix[i][j] = common[b.imgOf[i]][b.imgOf[j]]
+		}
+	}
 }

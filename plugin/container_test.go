@@ -117,9 +117,14 @@ func (e fakeEngine) ImageInspect(_ context.Context, ref string, _ ...client.Imag
 	for _, v := range im.volumes {
 		cfg.Volumes[v] = struct{}{}
 	}
+	// The classic store's image size is its layers' sizes added up.
+	var size int64
+	for _, h := range im.history {
+		size += h.Size
+	}
 	return client.ImageInspectResult{InspectResponse: image.InspectResponse{
 		ID: id, RepoTags: im.tags, Created: "2023-11-14T22:13:20Z", Architecture: "amd64", Os: "linux",
-		Config: cfg, RootFS: image.RootFS{Type: "layers", Layers: []string{layerDiff}},
+		Config: cfg, RootFS: image.RootFS{Type: "layers", Layers: []string{layerDiff}}, Size: size,
 	}}, nil
 }
 

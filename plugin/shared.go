@@ -49,8 +49,9 @@ Sizes are uncompressed; compressed sizes are added when every layer has one.
 
 ` + imageRefHelp + `
 
-The engine's images are read from metadata alone (inspect and history, as
-"docker history" does), so --all over hundreds of images is quick.
+The engine's images are read from metadata alone (image inspect, and the history
+only of the images that name a shared layer's step or whose layer sizes other images
+do not tell), so --all over hundreds of images is quick.
 
 With --registry, every tag of a registry (or of a namespace, --repo, --tags, --latest)
 is read from its manifest and config, never a layer blob, --jobs at a time; sizes are
@@ -118,7 +119,7 @@ func runShared(cmd *cobra.Command, e *env, refs []string, opts sharedOptions) er
 			return imageError(cmd, err)
 		}
 	}
-	need := source.Need{Sizes: source.SizesLocal}
+	need := source.Need{Sizes: source.SizesLocal, Steps: sharedSteps(len(refs))}
 	if opts.uncompressed {
 		need.Sizes = source.SizesAll
 	}
@@ -146,6 +147,18 @@ func runShared(cmd *cobra.Command, e *env, refs []string, opts sharedOptions) er
 		ids:   sharedIDs,
 		html:  writeSharedHTML,
 	}, r.render)
+}
+
+// sharedSteps asks for the histories of the images that name the shared layers' steps,
+// the only steps shared shows; the first listed of the images are the listed ones.
+func sharedSteps(listed int) func([]*source.Image) []int {
+	return func(loaded []*source.Image) []int {
+		images := make([]analyze.Image, len(loaded))
+		for i, img := range loaded {
+			images[i] = img.Image
+		}
+		return analyze.ShareSteps(images[:listed], images[listed:], func(i int) bool { return !loaded[i].HistoryDeferred() })
+	}
 }
 
 func writeSharedTable(w io.Writer, v sharedJSON, o renderOpts) error {

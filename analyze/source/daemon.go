@@ -57,20 +57,24 @@ func openDaemon(ctx context.Context, r Ref, opts Options) (*Image, error) {
 	if err != nil {
 		return nil, daemonError(c, where, err)
 	}
-	hist, err := c.ImageHistory(ctx, ins.ID)
-	if err != nil {
-		return nil, daemonError(c, where, err)
-	}
 	d := &daemonImage{client: c, id: ins.ID, where: where, progress: opts.Progress}
 	var img *Image
-	if onContainerdStore(ins.InspectResponse) {
+	switch {
+	case onContainerdStore(ins.InspectResponse):
+		// The export's config holds the history: the history API has nothing to add.
 		if ins.Os != "" && ins.Architecture != "" {
 			d.platform = &v1.Platform{OS: ins.Os, Architecture: ins.Architecture, Variant: ins.Variant}
 			// Exports of one platform came with the descriptor, in API 1.48.
 			d.savePlatform = ins.Descriptor != nil
 		}
 		img, err = d.fromContainerdStore(ctx, ins.InspectResponse)
-	} else {
+	case opts.deferHistory:
+		img, err = d.fromInspect(ins.InspectResponse)
+	default:
+		var hist client.ImageHistoryResult
+		if hist, err = c.ImageHistory(ctx, ins.ID); err != nil {
+			return nil, daemonError(c, where, err)
+		}
 		img, err = d.fromAPI(ctx, ins.InspectResponse, hist.Items)
 	}
 	if err != nil {
@@ -79,6 +83,19 @@ func openDaemon(ctx context.Context, r Ref, opts Options) (*Image, error) {
 	img.EngineID = ins.ID
 	img.scanner = d
 	return img, nil
+}
+
+// diffIDsOf parses the layer diffIDs the engine reports for an image.
+func (d *daemonImage) diffIDsOf(ins image.InspectResponse) ([]v1.Hash, error) {
+	var out []v1.Hash
+	for _, s := range ins.RootFS.Layers {
+		h, err := v1.NewHash(s)
+		if err != nil {
+			return nil, fmt.Errorf("%s: the engine reports a bad layer diffID %q: %w", d.where, s, err)
+		}
+		out = append(out, h)
+	}
+	return out, nil
 }
 
 // onContainerdStore tells the containerd image store from the classic one: only it
@@ -99,10 +116,14 @@ func onContainerdStore(ins image.InspectResponse) bool {
 
 // daemonImage reads one engine image's export when its config or contents are needed.
 type daemonImage struct {
-	client   DaemonClient
-	id       string
-	where    string
-	diffIDs  []v1.Hash
+	client  DaemonClient
+	id      string
+	where   string
+	diffIDs []v1.Hash
+	// blobs are the digests of the layers' blobs as the export holds them, when the
+	// export's manifest names them (the containerd image store): a scan then opens only
+	// the blobs of the layers it wants.
+	blobs    []v1.Hash
 	progress func(Progress)
 	// platform is set on the containerd image store, where an export may hold an index
 	// of several platforms: the one the engine's inspect answered for. savePlatform asks
@@ -119,12 +140,9 @@ type daemonImage struct {
 // the ID) and the manifest (compressed layer digests and sizes). Uncompressed sizes
 // stay unknown until the layers are measured, as for an archive.
 func (d *daemonImage) fromContainerdStore(ctx context.Context, ins image.InspectResponse) (*Image, error) {
-	for _, s := range ins.RootFS.Layers {
-		h, err := v1.NewHash(s)
-		if err != nil {
-			return nil, fmt.Errorf("%s: the engine reports a bad layer diffID %q: %w", d.where, s, err)
-		}
-		d.diffIDs = append(d.diffIDs, h)
+	var err error
+	if d.diffIDs, err = d.diffIDsOf(ins); err != nil {
+		return nil, err
 	}
 	exp, err := d.readExport(ctx)
 	if err != nil {
@@ -144,6 +162,9 @@ func (d *daemonImage) fromContainerdStore(ctx context.Context, ins image.Inspect
 		LayersCompressed: len(d.diffIDs) > 0,
 	}
 	blobs := manifestLayers(exp.manifest, len(d.diffIDs))
+	for _, b := range blobs {
+		d.blobs = append(d.blobs, b.Digest)
+	}
 	for i, diffID := range d.diffIDs {
 		l := analyze.Layer{DiffID: diffID, Size: analyze.Unknown, CompressedSize: analyze.Unknown}
 		if blobs != nil && compressedMediaType(blobs[i].MediaType) {
@@ -178,12 +199,9 @@ func compressedMediaType(mt types.MediaType) bool {
 
 // fromAPI builds the image from inspect and history (newest first, as the API sends it).
 func (d *daemonImage) fromAPI(ctx context.Context, ins image.InspectResponse, items []image.HistoryResponseItem) (*Image, error) {
-	for _, s := range ins.RootFS.Layers {
-		h, err := v1.NewHash(s)
-		if err != nil {
-			return nil, fmt.Errorf("%s: the engine reports a bad layer diffID %q: %w", d.where, s, err)
-		}
-		d.diffIDs = append(d.diffIDs, h)
+	var err error
+	if d.diffIDs, err = d.diffIDsOf(ins); err != nil {
+		return nil, err
 	}
 	// Oldest first, as in the config.
 	hist := make([]image.HistoryResponseItem, len(items))

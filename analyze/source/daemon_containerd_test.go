@@ -256,3 +256,38 @@ func TestPickPlatformSkipsAttestations(t *testing.T) {
 		}
 	}
 }
+
+// A scan of some layers of a containerd-store export opens only their blobs, which the
+// manifest names: the others are not decompressed to learn their diffIDs (here, a
+// corrupt one would fail the scan).
+func TestContainerdScanOpensWantedBlobsOnly(t *testing.T) {
+	src := tinyLayersImage(t)
+	e := &containerdEngine{fakeEngine: fakeEngine{t: t, img: src, sizes: []int64{1, 1, 1}}}
+	e.build()
+	layers, _ := src.Layers()
+	first := readAll(t, layers[0].Compressed)
+	at := bytes.Index(e.export, first)
+	if at < 0 {
+		t.Fatal("layer 0's blob is not in the export")
+	}
+	garbage := bytes.Repeat([]byte{0x1f, 0x8b, 0x08, 0}, len(first)/4+1)[:len(first)]
+	copy(e.export[at:], garbage)
+
+	img, err := Open(context.Background(), "app:v1", Options{Daemon: func() (DaemonClient, error) { return e, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []int
+	if err := img.ScanLayers(context.Background(), []int{2}, false, func(i int, _ LayerScan) error {
+		got = append(got, i)
+		return nil
+	}); err != nil {
+		t.Fatalf("scanning layer 2 read another layer's blob: %v", err)
+	}
+	if len(got) != 1 || got[0] != 2 {
+		t.Errorf("scanned layers %v, want [2]", got)
+	}
+	if err := img.ScanLayers(context.Background(), []int{0}, false, func(int, LayerScan) error { return nil }); err == nil {
+		t.Error("scanning the corrupt layer 0 succeeded")
+	}
+}

@@ -147,6 +147,13 @@ func (d *daemonImage) scanLayers(ctx context.Context, want []int, files bool, fn
 	for _, i := range want {
 		wanted[d.diffIDs[i]] = append(wanted[d.diffIDs[i]], i)
 	}
+	var blobs map[string]bool
+	if len(d.blobs) == len(d.diffIDs) {
+		blobs = map[string]bool{}
+		for _, i := range want {
+			blobs[d.blobs[i].Hex] = true
+		}
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	// The clock starts with the request: an engine that stages the whole export before
@@ -161,7 +168,7 @@ func (d *daemonImage) scanLayers(ctx context.Context, want []int, files bool, fn
 	defer rc.Close()
 	counter.r = rc
 
-	err = scanExport(ctx, counter, wanted, files, fn)
+	err = scanExport(ctx, counter, wanted, blobs, files, fn)
 	if err != nil {
 		if e := ctxErr(err); e != nil {
 			return e
@@ -172,7 +179,9 @@ func (d *daemonImage) scanLayers(ctx context.Context, want []int, files bool, fn
 }
 
 // scanExport scans layer-like entries of an export until every wanted diffID is found.
-func scanExport(ctx context.Context, r io.Reader, wanted map[v1.Hash][]int, files bool, fn func(int, LayerScan) error) error {
+// blobs, when known, are the hex digests of the blobs that hold the wanted layers: an
+// OCI blob named otherwise is skipped unread, not decompressed to learn its diffID.
+func scanExport(ctx context.Context, r io.Reader, wanted map[v1.Hash][]int, blobs map[string]bool, files bool, fn func(int, LayerScan) error) error {
 	tr := tar.NewReader(bufio.NewReaderSize(ctxReader{ctx, r}, 1<<20))
 	br := bufio.NewReaderSize(nil, 1<<20)
 	for len(wanted) > 0 {
@@ -187,6 +196,9 @@ func scanExport(ctx context.Context, r io.Reader, wanted map[v1.Hash][]int, file
 			continue
 		}
 		name := cleanArchivePath(hdr.Name)
+		if blobs != nil && strings.HasPrefix(name, "blobs/sha256/") && !blobs[path.Base(name)] {
+			continue
+		}
 		br.Reset(tr)
 		head, _ := br.Peek(512)
 		comp := sniff(head)

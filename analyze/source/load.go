@@ -42,6 +42,14 @@ type Need struct {
 	// ReplayDigests asks Replay's entries to carry content digests; without them files
 	// are not hashed one by one (the layer digests are still checked).
 	ReplayDigests bool
+	// Steps, when set, says the command needs the history (the steps that made the
+	// layers) of some images only. Engine images on the classic store are then opened
+	// from inspect alone, their layer sizes are worked out from the engine's figures for
+	// other images where they can be (see sizeDeferred), and Steps is called with
+	// every image open: it returns the indexes of the images whose history to read
+	// (Image.HistoryDeferred tells which are still unread). It is called again after
+	// they are read, until it names no unread one.
+	Steps func(images []*Image) []int
 }
 
 // Loaded is what Load read. Close it when done.
@@ -91,9 +99,16 @@ func Load(ctx context.Context, open Opener, refs []string, opts Options, need Ne
 		Files:      make([]map[int][]analyze.File, len(refs)),
 		Downloaded: make([]int64, len(refs)),
 	}
+	opts.deferHistory = need.Steps != nil
 	if err := l.openAll(ctx, open, refs, opts); err != nil {
 		l.Close()
 		return nil, err
+	}
+	if need.Steps != nil {
+		if err := l.readSteps(ctx, need.Steps); err != nil {
+			l.Close()
+			return nil, err
+		}
 	}
 	var files [][]int
 	if need.Files != nil {
@@ -153,6 +168,36 @@ func (l *Loaded) openAll(ctx context.Context, open Opener, refs []string, opts O
 		if err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// readSteps sizes the images opened without their history, then reads the histories
+// steps asks for. Should one history read show that the engine's image sizes are not
+// its layers' sizes added up, every history is read: derived sizes would be wrong.
+func (l *Loaded) readSteps(ctx context.Context, steps func([]*Image) []int) error {
+	addsUp, err := sizeDeferred(ctx, l.Images)
+	if err != nil {
+		return err
+	}
+	for {
+		var unread []*Image
+		for _, i := range steps(l.Images) {
+			if i >= 0 && i < len(l.Images) && l.Images[i].HistoryDeferred() && !slices.Contains(unread, l.Images[i]) {
+				unread = append(unread, l.Images[i])
+			}
+		}
+		if len(unread) == 0 {
+			break
+		}
+		ok, err := readHistories(ctx, unread)
+		if err != nil {
+			return err
+		}
+		addsUp = addsUp && ok
+	}
+	if !addsUp {
+		return readDeferred(ctx, l.Images)
 	}
 	return nil
 }

@@ -50,6 +50,9 @@ type Image struct {
 	reader  layerReader
 	scanner layerScanner
 	close   func() error
+	// deferred is the engine image whose history (instructions, per-layer sizes) has
+	// not been read yet; nil once it has, and for every other source.
+	deferred *deferredHistory
 }
 
 // layerReader streams the stored blobs of chosen layers, each once, in whatever order
@@ -156,6 +159,10 @@ type Options struct {
 	// Timeout is how long a registry may stay silent (connecting, before its response
 	// headers, between bytes of a body) before the read fails; 0 means DefaultTimeout.
 	Timeout time.Duration
+
+	// deferHistory opens classic-store engine images from inspect alone (see
+	// Need.Steps): their history is read later, if at all.
+	deferHistory bool
 }
 
 // Progress is a report on a long read.

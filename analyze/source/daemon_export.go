@@ -161,7 +161,7 @@ func (d *daemonImage) scanLayers(ctx context.Context, want []int, files bool, fn
 	defer rc.Close()
 	counter.r = rc
 
-	err = scanExport(ctx, counter, wanted, files, fn)
+	err = scanExport(ctx, counter, wanted, newLegacyLayers(d.diffIDs), files, fn)
 	if err != nil {
 		if e := ctxErr(err); e != nil {
 			return e
@@ -172,7 +172,8 @@ func (d *daemonImage) scanLayers(ctx context.Context, want []int, files bool, fn
 }
 
 // scanExport scans layer-like entries of an export until every wanted diffID is found.
-func scanExport(ctx context.Context, r io.Reader, wanted map[v1.Hash][]int, files bool, fn func(int, LayerScan) error) error {
+// A classic export's layer that legacy recognises as unwanted passes unread.
+func scanExport(ctx context.Context, r io.Reader, wanted map[v1.Hash][]int, legacy *legacyLayers, files bool, fn func(int, LayerScan) error) error {
 	tr := tar.NewReader(bufio.NewReaderSize(ctxReader{ctx, r}, 1<<20))
 	br := bufio.NewReaderSize(nil, 1<<20)
 	for len(wanted) > 0 {
@@ -187,6 +188,23 @@ func scanExport(ctx context.Context, r io.Reader, wanted map[v1.Hash][]int, file
 			continue
 		}
 		name := cleanArchivePath(hdr.Name)
+		if dir, base := path.Split(name); legacy != nil && dir != "" && !strings.Contains(dir[:len(dir)-1], "/") {
+			switch dir = dir[:len(dir)-1]; {
+			case base == "json" && hdr.Size <= maxMetadataFile:
+				raw, err := io.ReadAll(tr)
+				if err != nil {
+					return fmt.Errorf("%s: %w", name, err)
+				}
+				legacy.observe(dir, raw)
+				continue
+			case base == "layer.tar":
+				if d, ok := legacy.diffID(dir); ok {
+					if _, ok := wanted[d]; !ok {
+						continue
+					}
+				}
+			}
+		}
 		br.Reset(tr)
 		head, _ := br.Peek(512)
 		comp := sniff(head)

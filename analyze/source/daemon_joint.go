@@ -111,7 +111,11 @@ func scanJoint(ctx context.Context, ds []*daemonImage, slots []jointSlot, wanted
 	defer rc.Close()
 	counter.r = rc
 
-	err = scanExport(ctx, counter, wanted, files, func(n int, s LayerScan) error {
+	var diffIDs [][]v1.Hash
+	for _, d := range ds {
+		diffIDs = append(diffIDs, d.diffIDs)
+	}
+	err = scanExport(ctx, counter, wanted, newLegacyLayers(diffIDs...), files, func(n int, s LayerScan) error {
 		return fn(slots[n], s)
 	})
 	if err == nil {

@@ -91,7 +91,7 @@ type jointSlot struct{ m, i int }
 // (slots[n], where wanted maps a diffID to the slots that want it) as it passes: a
 // content several images want is scanned once and handed to each. Reading stops once
 // every wanted layer has passed. An error names the images still waiting for a layer.
-func scanJoint(ctx context.Context, ds []*daemonImage, slots []jointSlot, wanted map[v1.Hash][]int, files bool, fn func(slot jointSlot, s LayerScan) error) error {
+func scanJoint(ctx context.Context, ds []*daemonImage, slots []jointSlot, wanted map[v1.Hash][]int, files, digests bool, fn func(slot jointSlot, s LayerScan) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var names []string
@@ -115,7 +115,7 @@ func scanJoint(ctx context.Context, ds []*daemonImage, slots []jointSlot, wanted
 	for _, d := range ds {
 		diffIDs = append(diffIDs, d.diffIDs)
 	}
-	err = scanExport(ctx, counter, wanted, newLegacyLayers(diffIDs...), files, func(n int, s LayerScan) error {
+	err = scanExport(ctx, counter, wanted, newLegacyLayers(diffIDs...), files, digests, func(n int, s LayerScan) error {
 		return fn(slots[n], s)
 	})
 	if err == nil {

@@ -283,3 +283,37 @@ func TestLoadJointExportErrors(t *testing.T) {
 		t.Errorf("cancelled: %v, want context.Canceled as it is", err)
 	}
 }
+
+// Entries streamed from an engine export carry content digests only when asked: files
+// --wasted needs none, and hashing every file would double the work on every byte.
+func TestDaemonEntriesDigestsOnlyWhenAsked(t *testing.T) {
+	for _, digests := range []bool{false, true} {
+		e := twoImages(t, classicSave)
+		var got []string
+		l, err := loadTwo(t, e, Need{
+			Files: func([]*Image) [][]int { return [][]int{{2}, {2}} },
+			Replay: func(k, _ int, f analyze.File) error {
+				got = append(got, fmt.Sprintf("%d%s:%t", k, f.Path, f.Digest != ""))
+				return nil
+			},
+			ReplayDigests: digests,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		l.Close()
+		img := openFake(t, e.images["app:v1"], "app:v1")
+		err = img.StreamEntries(context.Background(), []int{2}, EntryOptions{Digests: digests}, func(_ int, f analyze.File) error {
+			got = append(got, fmt.Sprintf("one%s:%t", f.Path, f.Digest != ""))
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(got) // the two images' layers come in the export's order
+		want := fmt.Sprintf("[0/app/index.js:%[1]t 1/app/index.js:%[1]t one/app/index.js:%[1]t]", digests)
+		if fmt.Sprint(got) != want {
+			t.Errorf("digests %t: entries %v, want %s", digests, got, want)
+		}
+	}
+}

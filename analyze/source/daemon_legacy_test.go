@@ -99,7 +99,7 @@ func TestScanExportSkipsRecognisedLayers(t *testing.T) {
 	}
 	for _, legacy := range []*legacyLayers{newLegacyLayers(legacyHashes(t)), nil} {
 		found := 0
-		err := scanExport(context.Background(), bytes.NewReader(buf.Bytes()), map[v1.Hash][]int{wantDiffID: {0}}, legacy, false, func(int, LayerScan) error {
+		err := scanExport(context.Background(), bytes.NewReader(buf.Bytes()), map[v1.Hash][]int{wantDiffID: {0}}, legacy, false, false, func(int, LayerScan) error {
 			found++
 			return nil
 		})

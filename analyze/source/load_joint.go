@@ -50,6 +50,8 @@ func (l *Loaded) readJoint(ctx context.Context, group []int, plans []layerPlan, 
 	var slots []jointSlot
 	wanted := map[v1.Hash][]int{}
 	files := false
+	// Kept entries carry content digests; replayed ones when the command asks.
+	digests := need.ReplayDigests
 	// replays[m] is member m's replay order; next[m] how far it got; pending[m] the
 	// entries of its layers read ahead of their turn.
 	replays := make([][]int, len(group))
@@ -62,13 +64,14 @@ func (l *Loaded) readJoint(ctx context.Context, group []int, plans []layerPlan, 
 		replays[m] = slices.Sorted(slices.Values(p.replay))
 		pending[m] = map[int][]analyze.File{}
 		files = files || len(p.keep) > 0 || len(p.replay) > 0
+		digests = digests || len(p.keep) > 0
 		for _, i := range append(slices.Clone(p.want), p.replay...) {
 			diffID := d.diffIDs[i]
 			wanted[diffID] = append(wanted[diffID], len(slots))
 			slots = append(slots, jointSlot{m: m, i: i})
 		}
 	}
-	return scanJoint(ctx, ds, slots, wanted, files, func(s jointSlot, ls LayerScan) error {
+	return scanJoint(ctx, ds, slots, wanted, files, digests, func(s jointSlot, ls LayerScan) error {
 		k := group[s.m]
 		img := l.Images[k]
 		sizes.Record(img, s.i, ls.Size)

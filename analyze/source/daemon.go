@@ -109,6 +109,9 @@ type daemonImage struct {
 	// the engine to export that platform only.
 	platform     *v1.Platform
 	savePlatform bool
+	// blobs are the compressed layer blobs' digests, when the engine's manifest names
+	// them (containerd image store): they tell an export's layers apart unread.
+	blobs []v1.Hash
 }
 
 // fromContainerdStore builds the image from the export's config and manifest. The
@@ -148,6 +151,7 @@ func (d *daemonImage) fromContainerdStore(ctx context.Context, ins image.Inspect
 		l := analyze.Layer{DiffID: diffID, Size: analyze.Unknown, CompressedSize: analyze.Unknown}
 		if blobs != nil && compressedMediaType(blobs[i].MediaType) {
 			l.Digest, l.CompressedSize = blobs[i].Digest, blobs[i].Size
+			d.blobs = append(d.blobs, blobs[i].Digest)
 		} else {
 			img.LayersCompressed = false
 		}

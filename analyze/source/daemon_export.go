@@ -169,7 +169,7 @@ func (d *daemonImage) scan(ctx context.Context, want []int, files, digests bool,
 	defer rc.Close()
 	counter.r = rc
 
-	err = scanExport(ctx, counter, wanted, newLegacyLayers(d.diffIDs), files, digests, fn)
+	err = scanExport(ctx, counter, wanted, exportLayers(d), files, digests, fn)
 	if err != nil {
 		if e := ctxErr(err); e != nil {
 			return e
@@ -197,20 +197,18 @@ func scanExport(ctx context.Context, r io.Reader, wanted map[v1.Hash][]int, lega
 			continue
 		}
 		name := cleanArchivePath(hdr.Name)
-		if dir, base := path.Split(name); legacy != nil && dir != "" && !strings.Contains(dir[:len(dir)-1], "/") {
-			switch dir = dir[:len(dir)-1]; {
-			case base == "json" && hdr.Size <= maxMetadataFile:
+		if legacy != nil {
+			if dir, ok := legacyMetadata(name); ok && hdr.Size <= maxMetadataFile {
 				raw, err := io.ReadAll(tr)
 				if err != nil {
 					return fmt.Errorf("%s: %w", name, err)
 				}
 				legacy.observe(dir, raw)
 				continue
-			case base == "layer.tar":
-				if d, ok := legacy.diffID(dir); ok {
-					if _, ok := wanted[d]; !ok {
-						continue
-					}
+			}
+			if d, ok := legacy.layerOf(name); ok {
+				if _, ok := wanted[d]; !ok {
+					continue
 				}
 			}
 		}

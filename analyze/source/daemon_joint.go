@@ -111,11 +111,7 @@ func scanJoint(ctx context.Context, ds []*daemonImage, slots []jointSlot, wanted
 	defer rc.Close()
 	counter.r = rc
 
-	var diffIDs [][]v1.Hash
-	for _, d := range ds {
-		diffIDs = append(diffIDs, d.diffIDs)
-	}
-	err = scanExport(ctx, counter, wanted, newLegacyLayers(diffIDs...), files, digests, func(n int, s LayerScan) error {
+	err = scanExport(ctx, counter, wanted, exportLayers(ds...), files, digests, func(n int, s LayerScan) error {
 		return fn(slots[n], s)
 	})
 	if err == nil {

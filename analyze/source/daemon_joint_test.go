@@ -1,6 +1,7 @@
 package source
 
 import (
+	"archive/tar"
 	"bytes"
 	"context"
 	"errors"
@@ -36,6 +37,30 @@ type twoEngine struct {
 	// refuseJoint fails an export of more than one image; drop leaves the last image
 	// out of one.
 	refuseJoint, drop bool
+	// garble is the name of an export entry whose bytes are replaced by a broken gzip
+	// stream, in joint exports.
+	garble string
+}
+
+// garbled rewrites an export with the entry e.garble broken.
+func (e *twoEngine) garbled(b []byte) []byte {
+	var out bytes.Buffer
+	tr, w := tar.NewReader(bytes.NewReader(b)), tarWriter{t: e.t, tw: tar.NewWriter(&out)}
+	for {
+		hdr, err := tr.Next()
+		if err != nil {
+			break
+		}
+		data, _ := io.ReadAll(tr)
+		if hdr.Name == e.garble {
+			data = append([]byte{0x1f, 0x8b, 8, 0}, bytes.Repeat([]byte{0xff}, len(data))...)
+		}
+		w.file(hdr.Name, data)
+	}
+	if err := w.tw.Close(); err != nil {
+		e.t.Fatal(err)
+	}
+	return out.Bytes()
 }
 
 func (e *twoEngine) byID(id string) *fakeEngine {
@@ -89,6 +114,9 @@ func (e *twoEngine) ImageSave(_ context.Context, ids []string, opts ...client.Im
 	b, err := os.ReadFile(writeSave(e.t, e.style, tags, imgs...))
 	if err != nil {
 		return nil, err
+	}
+	if len(ids) > 1 && e.garble != "" {
+		b = e.garbled(b)
 	}
 	return io.NopCloser(bytes.NewReader(b)), nil
 }
@@ -314,6 +342,46 @@ func TestDaemonEntriesDigestsOnlyWhenAsked(t *testing.T) {
 		want := fmt.Sprintf("[0/app/index.js:%[1]t 1/app/index.js:%[1]t one/app/index.js:%[1]t]", digests)
 		if fmt.Sprint(got) != want {
 			t.Errorf("digests %t: entries %v, want %s", digests, got, want)
+		}
+	}
+}
+
+// On the containerd image store, the engine's manifest names each layer's compressed
+// blob: a blob no image wants passes unread (here a broken one, which a read would fail
+// on), and a wanted one is still read and checked against its diffID.
+func TestScanExportSkipsUnwantedBlobs(t *testing.T) {
+	e := twoImages(t, containerdSave)
+	e.garble = "blobs/sha256/"
+	layers, _ := e.images["app:v1"].img.Layers()
+	d := &daemonImage{}
+	for _, l := range layers {
+		diffID, _ := l.DiffID()
+		digest, _ := l.Digest()
+		d.diffIDs, d.blobs = append(d.diffIDs, diffID), append(d.blobs, digest)
+	}
+	e.garble += d.blobs[1].Hex
+	rc, err := e.ImageSave(context.Background(), []string{e.images["app:v1"].id(), e.images["app:v2"].id()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	export, _ := io.ReadAll(rc)
+	for _, c := range []struct {
+		want int
+		err  string
+	}{
+		{2, ""},
+		{1, "blobs/sha256/" + d.blobs[1].Hex + ": reading layer tar"},
+	} {
+		found := 0
+		err := scanExport(context.Background(), bytes.NewReader(export), map[v1.Hash][]int{d.diffIDs[c.want]: {c.want}}, exportLayers(d), true, false, func(i int, s LayerScan) error {
+			found++
+			return nil
+		})
+		if c.err == "" && (err != nil || found != 1) {
+			t.Errorf("layer %d: err %v, found %d", c.want, err, found)
+		}
+		if c.err != "" && (err == nil || !strings.HasPrefix(err.Error(), c.err)) {
+			t.Errorf("layer %d: err %v, want %s…", c.want, err, c.err)
 		}
 	}
 }

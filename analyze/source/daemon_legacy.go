@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"strconv"
+	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
@@ -18,17 +19,42 @@ import (
 // image wants can pass unhashed. A layer read is still hashed and checked against its
 // diffID; a json that proves nothing (another format, another engine) changes nothing.
 
-// legacyLayers recognises the layers of a classic export by their v1 metadata.
+// An OCI export (Docker 25+, the containerd image store) names blobs by digest: an
+// uncompressed layer's name is its diffID, and a compressed one's is the digest the
+// engine's manifest gives the layer, so neither needs reading to be told apart.
+
+// legacyLayers recognises the layers of an export before their bytes: in a classic
+// export by their v1 metadata, in an OCI one by their blob names.
 type legacyLayers struct {
 	// diffIDs maps the chain ID of every layer of the images exported to its diffID.
 	diffIDs map[v1.Hash]v1.Hash
 	// dirs maps a directory whose json was recognised to the diffID of its layer.
 	dirs map[string]v1.Hash
+	// blobs maps the hex digest of a compressed layer blob to the layer's diffID.
+	blobs map[string]v1.Hash
+}
+
+// exportLayers knows the layers of the engine images ds.
+func exportLayers(ds ...*daemonImage) *legacyLayers {
+	var images [][]v1.Hash
+	for _, d := range ds {
+		images = append(images, d.diffIDs)
+	}
+	l := newLegacyLayers(images...)
+	for _, d := range ds {
+		if len(d.blobs) != len(d.diffIDs) {
+			continue
+		}
+		for i, b := range d.blobs {
+			l.blobs[b.Hex] = d.diffIDs[i]
+		}
+	}
+	return l
 }
 
 // newLegacyLayers knows the layers of images with these diffIDs (bottom first, each).
 func newLegacyLayers(images ...[]v1.Hash) *legacyLayers {
-	l := &legacyLayers{diffIDs: map[v1.Hash]v1.Hash{}, dirs: map[string]v1.Hash{}}
+	l := &legacyLayers{diffIDs: map[v1.Hash]v1.Hash{}, dirs: map[string]v1.Hash{}, blobs: map[string]v1.Hash{}}
 	for _, diffIDs := range images {
 		var chain v1.Hash
 		for i, d := range diffIDs {
@@ -82,10 +108,26 @@ func (l *legacyLayers) observe(dir string, raw []byte) {
 	}
 }
 
-// diffID returns the diffID of the layer in directory dir, if its json told.
-func (l *legacyLayers) diffID(dir string) (v1.Hash, bool) {
-	d, ok := l.dirs[dir]
-	return d, ok
+// legacyMetadata tells a classic export's layer metadata ("<v1 ID>/json") and returns
+// its directory.
+func legacyMetadata(name string) (dir string, ok bool) {
+	dir, ok = strings.CutSuffix(name, "/json")
+	return dir, ok && len(dir) == 64 && !strings.Contains(dir, "/")
+}
+
+// layerOf returns the diffID of the layer an export entry holds, when it is known
+// without reading it: a classic layer.tar whose directory's json was recognised, or a
+// compressed blob the engine's manifest names.
+func (l *legacyLayers) layerOf(name string) (v1.Hash, bool) {
+	if dir, ok := strings.CutSuffix(name, "/layer.tar"); ok {
+		d, ok := l.dirs[dir]
+		return d, ok
+	}
+	if hex, ok := strings.CutPrefix(name, "blobs/sha256/"); ok {
+		d, ok := l.blobs[hex]
+		return d, ok
+	}
+	return v1.Hash{}, false
 }
 
 // digestHex is the sha256 of a JSON document as Go writes it (keys sorted, compact).

@@ -54,7 +54,7 @@ func TestLegacyLayersRecognised(t *testing.T) {
 	for i, doc := range legacyJSON {
 		l := newLegacyLayers(diffIDs[:1], diffIDs)
 		l.observe(legacyDir(doc), []byte(doc))
-		if got, ok := l.diffID(legacyDir(doc)); !ok || got != diffIDs[i] {
+		if got, ok := l.layerOf(legacyDir(doc) + "/layer.tar"); !ok || got != diffIDs[i] {
 			t.Errorf("layer %d: recognised as %v (%v), want %v", i, got, ok, diffIDs[i])
 		}
 	}
@@ -72,7 +72,7 @@ func TestLegacyLayersRecognised(t *testing.T) {
 	} {
 		l := newLegacyLayers(c.images...)
 		l.observe(c.dir, []byte(c.doc))
-		if d, ok := l.diffID(c.dir); ok {
+		if d, ok := l.layerOf(c.dir + "/layer.tar"); ok {
 			t.Errorf("%s: recognised as %v", name, d)
 		}
 	}

@@ -180,9 +180,9 @@ func (d *daemonImage) scan(ctx context.Context, want []int, files, digests bool,
 }
 
 // scanExport scans layer-like entries of an export until every wanted diffID is found.
-// A classic export's layer that legacy recognises as unwanted passes unread. Entries
+// A layer that known recognises as unwanted passes unread. Entries
 // are collected when files is set, with content digests when digests is.
-func scanExport(ctx context.Context, r io.Reader, wanted map[v1.Hash][]int, legacy *legacyLayers, files, digests bool, fn func(int, LayerScan) error) error {
+func scanExport(ctx context.Context, r io.Reader, wanted map[v1.Hash][]int, known *knownLayers, files, digests bool, fn func(int, LayerScan) error) error {
 	tr := tar.NewReader(bufio.NewReaderSize(ctxReader{ctx, r}, 1<<20))
 	br := bufio.NewReaderSize(nil, 1<<20)
 	for len(wanted) > 0 {
@@ -197,16 +197,16 @@ func scanExport(ctx context.Context, r io.Reader, wanted map[v1.Hash][]int, lega
 			continue
 		}
 		name := cleanArchivePath(hdr.Name)
-		if legacy != nil {
+		if known != nil {
 			if dir, ok := legacyMetadata(name); ok && hdr.Size <= maxMetadataFile {
 				raw, err := io.ReadAll(tr)
 				if err != nil {
 					return fmt.Errorf("%s: %w", name, err)
 				}
-				legacy.observe(dir, raw)
+				known.observe(dir, raw)
 				continue
 			}
-			if d, ok := legacy.layerOf(name); ok {
+			if d, ok := known.layerOf(name); ok {
 				if _, ok := wanted[d]; !ok {
 					continue
 				}

@@ -23,9 +23,9 @@ import (
 // uncompressed layer's name is its diffID, and a compressed one's is the digest the
 // engine's manifest gives the layer, so neither needs reading to be told apart.
 
-// legacyLayers recognises the layers of an export before their bytes: in a classic
+// knownLayers recognises the layers of an export before their bytes: in a classic
 // export by their v1 metadata, in an OCI one by their blob names.
-type legacyLayers struct {
+type knownLayers struct {
 	// diffIDs maps the chain ID of every layer of the images exported to its diffID.
 	diffIDs map[v1.Hash]v1.Hash
 	// dirs maps a directory whose json was recognised to the diffID of its layer.
@@ -35,12 +35,12 @@ type legacyLayers struct {
 }
 
 // exportLayers knows the layers of the engine images ds.
-func exportLayers(ds ...*daemonImage) *legacyLayers {
+func exportLayers(ds ...*daemonImage) *knownLayers {
 	var images [][]v1.Hash
 	for _, d := range ds {
 		images = append(images, d.diffIDs)
 	}
-	l := newLegacyLayers(images...)
+	l := newKnownLayers(images...)
 	for _, d := range ds {
 		if len(d.blobs) != len(d.diffIDs) {
 			continue
@@ -52,9 +52,9 @@ func exportLayers(ds ...*daemonImage) *legacyLayers {
 	return l
 }
 
-// newLegacyLayers knows the layers of images with these diffIDs (bottom first, each).
-func newLegacyLayers(images ...[]v1.Hash) *legacyLayers {
-	l := &legacyLayers{diffIDs: map[v1.Hash]v1.Hash{}, dirs: map[string]v1.Hash{}, blobs: map[string]v1.Hash{}}
+// newKnownLayers knows the layers of images with these diffIDs (bottom first, each).
+func newKnownLayers(images ...[]v1.Hash) *knownLayers {
+	l := &knownLayers{diffIDs: map[v1.Hash]v1.Hash{}, dirs: map[string]v1.Hash{}, blobs: map[string]v1.Hash{}}
 	for _, diffIDs := range images {
 		var chain v1.Hash
 		for i, d := range diffIDs {
@@ -72,7 +72,7 @@ func newLegacyLayers(images ...[]v1.Hash) *legacyLayers {
 
 // observe reads the json of directory dir; when it proves which layer the directory
 // holds, that is remembered.
-func (l *legacyLayers) observe(dir string, raw []byte) {
+func (l *knownLayers) observe(dir string, raw []byte) {
 	var meta map[string]json.RawMessage
 	if json.Unmarshal(raw, &meta) != nil {
 		return
@@ -118,7 +118,7 @@ func legacyMetadata(name string) (dir string, ok bool) {
 // layerOf returns the diffID of the layer an export entry holds, when it is known
 // without reading it: a classic layer.tar whose directory's json was recognised, or a
 // compressed blob the engine's manifest names.
-func (l *legacyLayers) layerOf(name string) (v1.Hash, bool) {
+func (l *knownLayers) layerOf(name string) (v1.Hash, bool) {
 	if dir, ok := strings.CutSuffix(name, "/layer.tar"); ok {
 		d, ok := l.dirs[dir]
 		return d, ok

@@ -52,7 +52,7 @@ func legacyDir(doc string) string {
 func TestLegacyLayersRecognised(t *testing.T) {
 	diffIDs := legacyHashes(t)
 	for i, doc := range legacyJSON {
-		l := newLegacyLayers(diffIDs[:1], diffIDs)
+		l := newKnownLayers(diffIDs[:1], diffIDs)
 		l.observe(legacyDir(doc), []byte(doc))
 		if got, ok := l.layerOf(legacyDir(doc) + "/layer.tar"); !ok || got != diffIDs[i] {
 			t.Errorf("layer %d: recognised as %v (%v), want %v", i, got, ok, diffIDs[i])
@@ -70,7 +70,7 @@ func TestLegacyLayersRecognised(t *testing.T) {
 		"other image":     {legacyDir(doc), doc, [][]v1.Hash{diffIDs[2:]}},
 		"not json":        {legacyDir(doc), "{", [][]v1.Hash{diffIDs}},
 	} {
-		l := newLegacyLayers(c.images...)
+		l := newKnownLayers(c.images...)
 		l.observe(c.dir, []byte(c.doc))
 		if d, ok := l.layerOf(c.dir + "/layer.tar"); ok {
 			t.Errorf("%s: recognised as %v", name, d)
@@ -97,7 +97,7 @@ func TestScanExportSkipsRecognisedLayers(t *testing.T) {
 	if err := w.tw.Close(); err != nil {
 		t.Fatal(err)
 	}
-	for _, legacy := range []*legacyLayers{newLegacyLayers(legacyHashes(t)), nil} {
+	for _, legacy := range []*knownLayers{newKnownLayers(legacyHashes(t)), nil} {
 		found := 0
 		err := scanExport(context.Background(), bytes.NewReader(buf.Bytes()), map[v1.Hash][]int{wantDiffID: {0}}, legacy, false, false, func(int, LayerScan) error {
 			found++

@@ -99,7 +99,7 @@ func scanJoint(ctx context.Context, ds []*daemonImage, slots []jointSlot, wanted
 		names = append(names, d.where)
 	}
 	counter := &countingReader{}
-	stop := startProgress(ds[0].progress, strings.Join(names, ", "), "exporting from the Docker engine", counter.n.Load)
+	stop := startProgress(ds[0].progress, nameImages(names), "exporting from the Docker engine", counter.n.Load)
 	defer stop()
 	rc, err := saveJoint(ctx, ds)
 	if err != nil {
@@ -133,5 +133,14 @@ func scanJoint(ctx context.Context, ds []*daemonImage, slots []jointSlot, wanted
 	if len(waiting) == 0 {
 		waiting = names
 	}
-	return fmt.Errorf("%s: reading the engine's export: %w", strings.Join(waiting, ", "), err)
+	return fmt.Errorf("%s: reading the engine's export: %w", nameImages(waiting), err)
+}
+
+// nameImages names the images of an export in a progress line or an error: two by
+// name, more by the first and a count (`shared` may read hundreds).
+func nameImages(names []string) string {
+	if len(names) <= 2 {
+		return strings.Join(names, ", ")
+	}
+	return fmt.Sprintf("%s and %d other images", names[0], len(names)-1)
 }

@@ -385,3 +385,18 @@ func TestScanExportSkipsUnwantedBlobs(t *testing.T) {
 		}
 	}
 }
+
+func TestNameImages(t *testing.T) {
+	for _, c := range []struct {
+		names []string
+		want  string
+	}{
+		{[]string{"a:1"}, "a:1"},
+		{[]string{"a:1", "b:2"}, "a:1, b:2"},
+		{[]string{"a:1", "b:2", "c:3"}, "a:1 and 2 other images"},
+	} {
+		if got := nameImages(c.names); got != c.want {
+			t.Errorf("nameImages(%v) = %q, want %q", c.names, got, c.want)
+		}
+	}
+}

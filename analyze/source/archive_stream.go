@@ -120,7 +120,7 @@ func (s *archiveStream) read(ctx context.Context, r io.Reader) error {
 
 func scanStreamedLayer(ctx context.Context, r io.Reader, comp compression) (*streamedLayer, error) {
 	stored := &hashingReader{r: r, h: sha256.New()}
-	diffID, scan, err := hashAndScan(ctx, stored, comp, true)
+	diffID, scan, err := hashAndScan(ctx, stored, comp, true, true)
 	if err != nil {
 		return nil, err
 	}

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/docker-layers/docker-layers/analyze"
 )
 
 // An export (`docker save` stream) comes in one of two layouts: the classic one
@@ -143,16 +145,15 @@ func resolveConfig(blobs map[string][]byte, digestHex string, platform *v1.Platf
 
 // scanLayers streams the image's export once and scans the wanted layers as they pass.
 func (d *daemonImage) scanLayers(ctx context.Context, want []int, files bool, fn func(int, LayerScan) error) error {
+	return d.scan(ctx, want, files, true, fn)
+}
+
+// scan is scanLayers; with digests false, entries come without content digests (files
+// are not hashed one by one; the layers' digests are still checked).
+func (d *daemonImage) scan(ctx context.Context, want []int, files, digests bool, fn func(int, LayerScan) error) error {
 	wanted := map[v1.Hash][]int{}
 	for _, i := range want {
 		wanted[d.diffIDs[i]] = append(wanted[d.diffIDs[i]], i)
-	}
-	var blobs map[string]bool
-	if len(d.blobs) == len(d.diffIDs) {
-		blobs = map[string]bool{}
-		for _, i := range want {
-			blobs[d.blobs[i].Hex] = true
-		}
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -168,7 +169,7 @@ func (d *daemonImage) scanLayers(ctx context.Context, want []int, files bool, fn
 	defer rc.Close()
 	counter.r = rc
 
-	err = scanExport(ctx, counter, wanted, blobs, files, fn)
+	err = scanExport(ctx, counter, wanted, exportLayers(d), files, digests, fn)
 	if err != nil {
 		if e := ctxErr(err); e != nil {
 			return e
@@ -179,9 +180,9 @@ func (d *daemonImage) scanLayers(ctx context.Context, want []int, files bool, fn
 }
 
 // scanExport scans layer-like entries of an export until every wanted diffID is found.
-// blobs, when known, are the hex digests of the blobs that hold the wanted layers: an
-// OCI blob named otherwise is skipped unread, not decompressed to learn its diffID.
-func scanExport(ctx context.Context, r io.Reader, wanted map[v1.Hash][]int, blobs map[string]bool, files bool, fn func(int, LayerScan) error) error {
+// A layer that known recognises as unwanted passes unread. Entries
+// are collected when files is set, with content digests when digests is.
+func scanExport(ctx context.Context, r io.Reader, wanted map[v1.Hash][]int, known *knownLayers, files, digests bool, fn func(int, LayerScan) error) error {
 	tr := tar.NewReader(bufio.NewReaderSize(ctxReader{ctx, r}, 1<<20))
 	br := bufio.NewReaderSize(nil, 1<<20)
 	for len(wanted) > 0 {
@@ -196,8 +197,20 @@ func scanExport(ctx context.Context, r io.Reader, wanted map[v1.Hash][]int, blob
 			continue
 		}
 		name := cleanArchivePath(hdr.Name)
-		if blobs != nil && strings.HasPrefix(name, "blobs/sha256/") && !blobs[path.Base(name)] {
-			continue
+		if known != nil {
+			if dir, ok := legacyMetadata(name); ok && hdr.Size <= maxMetadataFile {
+				raw, err := io.ReadAll(tr)
+				if err != nil {
+					return fmt.Errorf("%s: %w", name, err)
+				}
+				known.observe(dir, raw)
+				continue
+			}
+			if d, ok := known.layerOf(name); ok {
+				if _, ok := wanted[d]; !ok {
+					continue
+				}
+			}
 		}
 		br.Reset(tr)
 		head, _ := br.Peek(512)
@@ -218,7 +231,7 @@ func scanExport(ctx context.Context, r io.Reader, wanted map[v1.Hash][]int, blob
 				}
 			}
 		}
-		diffID, s, err := hashAndScan(ctx, br, comp, files)
+		diffID, s, err := hashAndScan(ctx, br, comp, files, digests)
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
@@ -244,15 +257,24 @@ func scanExport(ctx context.Context, r io.Reader, wanted map[v1.Hash][]int, blob
 }
 
 // hashAndScan scans one layer blob and returns the digest of its uncompressed bytes.
-func hashAndScan(ctx context.Context, r io.Reader, comp compression, files bool) (v1.Hash, LayerScan, error) {
+func hashAndScan(ctx context.Context, r io.Reader, comp compression, files, digests bool) (v1.Hash, LayerScan, error) {
 	rc, err := decompress(r, comp)
 	if err != nil {
 		return v1.Hash{}, LayerScan{}, err
 	}
 	defer rc.Close()
 	h := sha256.New()
+	// Every byte goes through h: the tar reader reads past what it skips.
 	tee := io.TeeReader(rc, h)
-	s, err := ScanLayer(ctx, tee, files)
+	var s LayerScan
+	var collect func(analyze.File) error
+	if files {
+		collect = func(f analyze.File) error {
+			s.Files = append(s.Files, f)
+			return nil
+		}
+	}
+	s.Size, err = analyze.ScanLayer(ctx, tee, analyze.ScanOptions{SkipDigests: !digests}, collect)
 	if err != nil {
 		return v1.Hash{}, LayerScan{}, err
 	}

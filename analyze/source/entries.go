@@ -150,10 +150,16 @@ func (img *Image) readEntries(ctx context.Context, opener layerOpener, i int, di
 
 // streamInOrder serves sources that read layers only in their own order (an engine
 // export): each layer's entries are kept until the layers below it are handed over.
-func (img *Image) streamInOrder(ctx context.Context, want []int, _ EntryOptions, fn func(int, analyze.File) error) error {
+func (img *Image) streamInOrder(ctx context.Context, want []int, opts EntryOptions, fn func(int, analyze.File) error) error {
 	pending := map[int][]analyze.File{}
 	next := 0
-	return img.ScanLayers(ctx, want, true, func(i int, s LayerScan) error {
+	scan := img.ScanLayers
+	if d, ok := daemonOf(img); ok {
+		scan = func(ctx context.Context, want []int, files bool, fn func(int, LayerScan) error) error {
+			return d.scan(ctx, want, files, opts.Digests, fn)
+		}
+	}
+	return scan(ctx, want, true, func(i int, s LayerScan) error {
 		pending[i] = s.Files
 		for next < len(want) {
 			files, ok := pending[want[next]]

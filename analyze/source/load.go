@@ -35,9 +35,10 @@ type Need struct {
 	// for different layers at once.
 	Entry func(image, layer int, f analyze.File) error
 	// Replay, when set, receives the entries of the layers Files names instead of Entry
-	// or Loaded.Files: image after image, bottom layer first, in tar order, from one
+	// or Loaded.Files: each image's bottom layer first, in tar order, from one
 	// goroutine — what replaying layers as a filesystem needs (analyze.Filesystem).
-	// Layers are read several at a time (see Image.StreamEntries).
+	// Layers are read several at a time (see Image.StreamEntries); images of one engine
+	// export (see readJointly) interleave, others come image after image.
 	Replay func(image, layer int, f analyze.File) error
 	// ReplayDigests asks Replay's entries to carry content digests; without them files
 	// are not hashed one by one (the layer digests are still checked).
@@ -83,7 +84,8 @@ const openWorkers = 8
 // Load is the one way commands read images: it opens every reference (in parallel),
 // then reads, in one pass over each image, the layers whose uncompressed sizes need
 // measuring (each distinct content once across all the images) and the layers whose
-// entries the command asked for. On error nothing stays open.
+// entries the command asked for; images of one engine are read from one export of them
+// all. On error nothing stays open.
 func Load(ctx context.Context, open Opener, refs []string, opts Options, need Need) (*Loaded, error) {
 	if open == nil {
 		open = Open
@@ -118,29 +120,29 @@ func Load(ctx context.Context, open Opener, refs []string, opts Options, need Ne
 	for _, img := range l.Images {
 		sizes.Known(img)
 	}
-	for k, img := range l.Images {
-		var want []int
-		if measure := need.Sizes == SizesAll || (need.Sizes == SizesLocal && !img.Remote); measure {
-			want = sizes.Missing(img)
-		}
-		var keep []int
+	keepOf := func(k int) []int {
 		if k < len(files) {
-			keep = files[k]
+			return files[k]
 		}
-		if need.Replay != nil && len(keep) > 0 {
-			if err := l.replay(ctx, k, img, keep, sizes, need); err != nil {
+		return nil
+	}
+	done, err := l.readJointly(ctx, keepOf, sizes, need)
+	if err != nil {
+		l.Close()
+		return nil, err
+	}
+	for k, img := range l.Images {
+		if done[k] {
+			continue
+		}
+		p := planLayers(img, keepOf(k), sizes, need)
+		if len(p.replay) > 0 {
+			if err := l.replay(ctx, k, img, p.replay, sizes, need); err != nil {
 				l.Close()
 				return nil, err
 			}
-			want = slices.DeleteFunc(want, func(i int) bool { return slices.Contains(keep, i) })
-			keep = nil
 		}
-		for _, i := range keep {
-			if !slices.Contains(want, i) {
-				want = append(want, i)
-			}
-		}
-		if err := l.read(ctx, k, img, want, keep, sizes, need.Entry); err != nil {
+		if err := l.read(ctx, k, img, p.want, p.keep, sizes, need.Entry); err != nil {
 			l.Close()
 			return nil, err
 		}
@@ -202,6 +204,34 @@ func (l *Loaded) readSteps(ctx context.Context, steps func([]*Image) []int) erro
 	return nil
 }
 
+// layerPlan is what Load reads of one image: the layers to scan (want: to measure, or
+// to keep the entries of, keep ⊆ want) and the layers whose entries go to Need.Replay in
+// order (replay, which also measures them).
+type layerPlan struct {
+	want, keep, replay []int
+}
+
+func (p layerPlan) empty() bool { return len(p.want) == 0 && len(p.replay) == 0 }
+
+// planLayers decides what to read of img: the sizes need asks for that sizes does not
+// know yet, and the layers keep names.
+func planLayers(img *Image, keep []int, sizes Sizes, need Need) layerPlan {
+	var want []int
+	if measure := need.Sizes == SizesAll || (need.Sizes == SizesLocal && !img.Remote); measure {
+		want = sizes.Missing(img)
+	}
+	if need.Replay != nil && len(keep) > 0 {
+		want = slices.DeleteFunc(want, func(i int) bool { return slices.Contains(keep, i) })
+		return layerPlan{want: want, replay: keep}
+	}
+	for _, i := range keep {
+		if !slices.Contains(want, i) {
+			want = append(want, i)
+		}
+	}
+	return layerPlan{want: want, keep: keep}
+}
+
 // read scans the layers want of image k once: a layer read for its entries has its size
 // measured too, whatever the source.
 func (l *Loaded) read(ctx context.Context, k int, img *Image, want, keep []int, sizes Sizes, entry func(int, int, analyze.File) error) error {
@@ -214,25 +244,30 @@ func (l *Loaded) read(ctx context.Context, k int, img *Image, want, keep []int, 
 		if !slices.Contains(keep, i) {
 			return nil
 		}
-		if entry == nil {
-			if l.Files[k] == nil {
-				l.Files[k] = map[int][]analyze.File{}
-			}
-			l.Files[k][i] = s.Files
-			if s.Files == nil {
-				l.Files[k][i] = []analyze.File{}
-			}
-			return nil
-		}
-		for _, f := range s.Files {
-			if err := entry(k, i, f); err != nil {
-				return err
-			}
-		}
-		return nil
+		return l.keepFiles(k, i, s.Files, entry)
 	})
 	l.Downloaded[k] = img.BytesDownloaded() - before
 	return err
+}
+
+// keepFiles hands layer i of image k's entries to entry, or keeps them in l.Files.
+func (l *Loaded) keepFiles(k, i int, files []analyze.File, entry func(int, int, analyze.File) error) error {
+	if entry == nil {
+		if l.Files[k] == nil {
+			l.Files[k] = map[int][]analyze.File{}
+		}
+		l.Files[k][i] = files
+		if files == nil {
+			l.Files[k][i] = []analyze.File{}
+		}
+		return nil
+	}
+	for _, f := range files {
+		if err := entry(k, i, f); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // TransportImage names images handed in as go-containerregistry values (tests, tools).

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -86,7 +88,7 @@ func (c *Cache) Get(d v1.Hash, limit int64) ([]byte, bool) {
 	if !ok {
 		return nil, false
 	}
-	b, err := readCappedFile(p, limit)
+	b, used, err := readCacheFile(p, limit)
 	if err != nil {
 		c.misses.Add(1)
 		return nil, false
@@ -97,21 +99,42 @@ func (c *Cache) Get(d v1.Hash, limit int64) ([]byte, bool) {
 		c.misses.Add(1)
 		return nil, false
 	}
-	// The modification time records the last use, for eviction.
-	now := time.Now()
-	_ = os.Chtimes(p, now, now)
+	// The modification time records the last use, for eviction, to the minute:
+	// setting it is a metadata write, which a warm walk would otherwise pay twice
+	// per tag, and eviction needs no finer order than that.
+	if now := time.Now(); now.Sub(used) > useResolution {
+		_ = os.Chtimes(p, now, now)
+	}
 	c.hits.Add(1)
 	return b, true
 }
 
-// readCappedFile reads a cache file of at most limit bytes.
-func readCappedFile(p string, limit int64) ([]byte, error) {
+// useResolution is how precisely the cache records when an entry was last used.
+const useResolution = time.Minute
+
+// readCacheFile reads a cache file of at most limit bytes, and says when it was last
+// used (its modification time).
+func readCacheFile(p string, limit int64) ([]byte, time.Time, error) {
 	f, err := os.Open(p)
 	if err != nil {
-		return nil, err
+		return nil, time.Time{}, err
 	}
 	defer f.Close()
-	return readCapped(f, limit, p)
+	info, err := f.Stat()
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	if info.Size() > limit {
+		return nil, time.Time{}, fmt.Errorf("%s is larger than %d bytes", p, limit)
+	}
+	// The file's size, plus one byte to see that it ends there: one allocation and
+	// one read for the small entries a walk keeps.
+	b := make([]byte, info.Size()+1)
+	n, err := io.ReadFull(f, b)
+	if int64(n) != info.Size() || (err != io.ErrUnexpectedEOF && err != io.EOF) {
+		return nil, time.Time{}, fmt.Errorf("%s changed while it was read", p)
+	}
+	return b[:n], info.ModTime(), nil
 }
 
 // Put stores b under d, which must be its digest. Errors are not fatal to a walk: the
@@ -203,4 +226,84 @@ func (c *Cache) Prune() (int, error) {
 		removed++
 	}
 	return removed, nil
+}
+
+// cacheWriter stores a walk's new entries from one goroutine, off the path of its
+// requests: writing an entry (a create and a rename in one directory, which parallel
+// writers contend for) was most of a cold walk's own time, and nothing in the walk
+// needs an entry on disk before the walk ends. Entries waiting to be written are
+// served from memory, so a digest two tags share is fetched once all the same.
+type cacheWriter struct {
+	c     *Cache
+	queue chan cacheEntry
+	done  chan struct{}
+	close sync.Once
+
+	mu      sync.Mutex
+	pending map[v1.Hash][]byte
+}
+
+type cacheEntry struct {
+	d v1.Hash
+	b []byte
+}
+
+// newCacheWriter starts the writer of c (nil for a nil cache). At most queued entries
+// wait: beyond them Put waits, which bounds what the queue holds to what as many
+// resolvers hold themselves.
+func newCacheWriter(c *Cache, queued int) *cacheWriter {
+	if c == nil {
+		return nil
+	}
+	w := &cacheWriter{c: c, queue: make(chan cacheEntry, queued), done: make(chan struct{}), pending: map[v1.Hash][]byte{}}
+	go func() {
+		defer close(w.done)
+		for e := range w.queue {
+			_ = c.Put(e.d, e.b) // an optimisation: a failure costs a refetch next time
+			w.mu.Lock()
+			delete(w.pending, e.d)
+			w.mu.Unlock()
+		}
+	}()
+	return w
+}
+
+// Get is the cache's entry for d, from the queue if it is still waiting there.
+func (w *cacheWriter) Get(d v1.Hash, limit int64) ([]byte, bool) {
+	if w == nil {
+		return nil, false
+	}
+	w.mu.Lock()
+	b, ok := w.pending[d]
+	w.mu.Unlock()
+	if ok && int64(len(b)) <= limit {
+		w.c.hits.Add(1)
+		return b, true
+	}
+	return w.c.Get(d, limit)
+}
+
+// Put queues b, whose digest the caller has checked to be d.
+func (w *cacheWriter) Put(d v1.Hash, b []byte) {
+	if w == nil {
+		return
+	}
+	w.mu.Lock()
+	_, queued := w.pending[d]
+	if !queued {
+		w.pending[d] = b
+	}
+	w.mu.Unlock()
+	if !queued {
+		w.queue <- cacheEntry{d: d, b: b}
+	}
+}
+
+// Close writes what is queued and stops the writer; Put must not follow it.
+func (w *cacheWriter) Close() {
+	if w == nil {
+		return
+	}
+	w.close.Do(func() { close(w.queue) })
+	<-w.done
 }

@@ -133,3 +133,44 @@ func TestDefaultCacheDir(t *testing.T) {
 		t.Errorf("got %q %v", d, err)
 	}
 }
+
+// A walk's writer serves what it has queued, writes it all by Close, and a read
+// records the use only when the last one is over useResolution old.
+func TestCacheWriter(t *testing.T) {
+	c, err := OpenCache(t.TempDir(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := newCacheWriter(c, 1)
+	var ds []v1.Hash
+	for i := range 20 {
+		b := []byte(fmt.Sprintf(`{"entry":%d}`, i))
+		d := digestOf(t, b)
+		w.Put(d, b)
+		w.Put(d, b) // a digest two tags share is queued once
+		if got, ok := w.Get(d, 1<<20); !ok || !bytes.Equal(got, b) {
+			t.Fatalf("entry %d: %q %v right after Put", i, got, ok)
+		}
+		ds = append(ds, d)
+	}
+	w.Close()
+	w.Close()
+	if s := c.Stats(); s.Written != 20 {
+		t.Errorf("%d entries written, want 20", s.Written)
+	}
+	p, _ := c.path(ds[0])
+	recent := time.Now().Add(-useResolution / 2).Truncate(time.Second)
+	os.Chtimes(p, recent, recent)
+	if _, ok := c.Get(ds[0], 1<<20); !ok {
+		t.Fatal("entry 0 missing after Close")
+	}
+	if info, err := os.Stat(p); err != nil || !info.ModTime().Equal(recent) {
+		t.Errorf("a use %v ago was recorded again", useResolution/2)
+	}
+	var nilWriter *cacheWriter
+	nilWriter.Put(ds[0], nil)
+	if _, ok := nilWriter.Get(ds[0], 1<<20); ok {
+		t.Error("a walk without a cache found an entry")
+	}
+	nilWriter.Close()
+}

@@ -142,6 +142,8 @@ type walker struct {
 	engineOnce sync.Once
 
 	headHits, headMisses atomic.Int64 // tags whose HEAD found the manifest in the cache, or not
+	// store reads and fills opts.Cache (nil without one).
+	store *cacheWriter
 }
 
 type tagJob struct {
@@ -168,6 +170,7 @@ func WalkRegistry(ctx context.Context, opts WalkOptions) (stats WalkStats, err e
 		return WalkStats{}, err
 	}
 	defer func() {
+		w.store.Close()
 		stats.Requests, stats.Retries, stats.RateLimited = w.rt.requests.Load(), w.rt.retries.Load(), w.rt.limited.Load()
 		stats.BytesRead = w.counter.n.Load()
 		if opts.Cache != nil {
@@ -185,6 +188,8 @@ func WalkRegistry(ctx context.Context, opts WalkOptions) (stats WalkStats, err e
 	walkCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	stopErr := w.collect(w.start(walkCtx, repos), cancel, &stats)
+	// Every resolver has returned: nothing is queued after this.
+	w.store.Close()
 	if opts.Cache != nil {
 		// Eviction is best effort: a failure costs disk, not results.
 		_, _ = opts.Cache.Prune()
@@ -345,6 +350,7 @@ func newWalker(ctx context.Context, opts WalkOptions) (*walker, error) {
 		return nil, err
 	}
 	w := &walker{opts: opts, reg: reg, nameOpts: nopts, ns: strings.Trim(ns, "/"), puller: puller, rt: rt, counter: counter}
+	w.store = newCacheWriter(opts.Cache, opts.Jobs)
 	w.platform, w.explicit = opts.Platform, opts.Platform != nil
 	return w, nil
 }
@@ -655,7 +661,7 @@ func (w *walker) topManifest(ctx context.Context, ref name.Tag) (body []byte, di
 		if err != nil {
 			return nil, v1.Hash{}, false, err
 		}
-		if b, ok := c.Get(d.Digest, manifestLimit); ok {
+		if b, ok := w.store.Get(d.Digest, manifestLimit); ok {
 			w.headHits.Add(1)
 			return b, d.Digest, true, nil
 		}
@@ -671,7 +677,7 @@ func (w *walker) topManifest(ctx context.Context, ref name.Tag) (body []byte, di
 	// ggcr checks the body against the registry's Docker-Content-Digest header; the
 	// cache checks it against the digest again on every read.
 	if h, _, err := v1.SHA256(bytes.NewReader(desc.Manifest)); err == nil && h == desc.Digest {
-		_ = w.opts.Cache.Put(desc.Digest, desc.Manifest)
+		w.store.Put(desc.Digest, desc.Manifest)
 	}
 	return desc.Manifest, desc.Digest, false, nil
 }
@@ -691,7 +697,7 @@ func (w *walker) blob(ctx context.Context, repo name.Repository, d v1.Hash, size
 	if size > limit {
 		return nil, false, fmt.Errorf("%s is %d bytes, more than %d", d, size, limit)
 	}
-	if b, ok := w.opts.Cache.Get(d, limit); ok {
+	if b, ok := w.store.Get(d, limit); ok {
 		return b, true, nil
 	}
 	var b []byte
@@ -722,7 +728,7 @@ func (w *walker) blob(ctx context.Context, repo name.Repository, d v1.Hash, size
 	if h, _, err := v1.SHA256(bytes.NewReader(b)); err != nil || h != d {
 		return nil, false, fmt.Errorf("%s: the registry sent bytes with another digest (%s)", d, h)
 	}
-	_ = w.opts.Cache.Put(d, b)
+	w.store.Put(d, b)
 	return b, false, nil
 }
 

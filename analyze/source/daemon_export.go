@@ -267,13 +267,7 @@ func hashAndScan(ctx context.Context, r io.Reader, comp compression, files, dige
 	// Every byte goes through h: the tar reader reads past what it skips.
 	tee := io.TeeReader(rc, h)
 	var s LayerScan
-	var collect func(analyze.File) error
-	if files {
-		collect = func(f analyze.File) error {
-			s.Files = append(s.Files, f)
-			return nil
-		}
-	}
+	collect := s.collector(files)
 	s.Size, err = analyze.ScanLayer(ctx, tee, analyze.ScanOptions{SkipDigests: !digests}, collect)
 	if err != nil {
 		return v1.Hash{}, LayerScan{}, err

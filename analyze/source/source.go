@@ -76,6 +76,18 @@ type LayerScan struct {
 	Files []analyze.File
 }
 
+// collector returns what collects a scanned layer's entries into s.Files when files is
+// set, and nil (entries not kept) otherwise.
+func (s *LayerScan) collector(files bool) func(analyze.File) error {
+	if !files {
+		return nil
+	}
+	return func(f analyze.File) error {
+		s.Files = append(s.Files, f)
+		return nil
+	}
+}
+
 // ScanLayers reads each layer in want (indexes into Layers) once, streaming, and calls fn
 // with its size and, if files is true, its entries. The order of calls is the source's.
 func (img *Image) ScanLayers(ctx context.Context, want []int, files bool, fn func(i int, s LayerScan) error) error {
@@ -105,13 +117,7 @@ func (img *Image) ScanLayers(ctx context.Context, want []int, files bool, fn fun
 // ScanLayer reads one uncompressed layer tar, stopping when ctx is cancelled.
 func ScanLayer(ctx context.Context, r io.Reader, files bool) (LayerScan, error) {
 	var s LayerScan
-	var collect func(analyze.File) error
-	if files {
-		collect = func(f analyze.File) error {
-			s.Files = append(s.Files, f)
-			return nil
-		}
-	}
+	collect := s.collector(files)
 	size, err := analyze.ScanLayer(ctx, r, analyze.ScanOptions{}, collect)
 	s.Size = size
 	return s, err

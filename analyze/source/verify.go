@@ -97,13 +97,7 @@ type layerBlob struct {
 // uncompressed tar (against the config's diffID) before anything it read is used.
 func (img *Image) scanBlob(ctx context.Context, i int, b layerBlob, files bool) (LayerScan, error) {
 	var s LayerScan
-	var collect func(analyze.File) error
-	if files {
-		collect = func(f analyze.File) error {
-			s.Files = append(s.Files, f)
-			return nil
-		}
-	}
+	collect := s.collector(files)
 	size, err := img.streamBlob(ctx, i, b, false, collect)
 	if err != nil {
 		return LayerScan{}, err

@@ -8,45 +8,13 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/docker-layers/docker-layers/internal/imagetest"
 )
 
 // A terabyte of logical size in a few blocks: archive/tar writes no sparse files, so the
 // tests write the blocks themselves.
 const tera = int64(1) << 40
-
-// tarBlock is one 512-byte tar header.
-func tarBlock(name string, typeflag byte, size int64, gnu bool, extra func(b []byte)) []byte {
-	b := make([]byte, 512)
-	copy(b[0:100], name)
-	copy(b[100:108], "0000644\x00")
-	copy(b[108:116], "0000000\x00")
-	copy(b[116:124], "0000000\x00")
-	copy(b[124:136], fmt.Sprintf("%011o\x00", size))
-	copy(b[136:148], "00000000000\x00")
-	b[156] = typeflag
-	if gnu {
-		copy(b[257:265], "ustar  \x00")
-	} else {
-		copy(b[257:265], "ustar\x0000")
-	}
-	if extra != nil {
-		extra(b)
-	}
-	copy(b[148:156], "        ")
-	var sum int
-	for _, c := range b {
-		sum += int(c)
-	}
-	copy(b[148:156], fmt.Sprintf("%06o\x00 ", sum))
-	return b
-}
-
-func pad(b []byte) []byte {
-	if r := len(b) % 512; r != 0 {
-		b = append(b, make([]byte, 512-r)...)
-	}
-	return b
-}
 
 func base256(b []byte, n int64) {
 	for i := len(b) - 1; i > 0; i-- {
@@ -69,28 +37,28 @@ func paxSparse(tail string) []byte {
 	}
 	records := rec("GNU.sparse.major", "1") + rec("GNU.sparse.minor", "0") + rec("GNU.sparse.name", "big") + rec("GNU.sparse.realsize", fmt.Sprint(tera))
 	var out []byte
-	out = append(out, tarBlock("PaxHeaders/big", 'x', int64(len(records)), false, nil)...)
-	out = append(out, pad([]byte(records))...)
-	sparseMap := pad([]byte(fmt.Sprintf("1\n%d\n%d\n", tera-int64(len(tail)), len(tail))))
-	out = append(out, tarBlock("GNUSparseFile.0/big", '0', int64(len(sparseMap)+len(tail)), false, nil)...)
+	out = append(out, imagetest.TarHeader("PaxHeaders/big", 'x', int64(len(records)), false, nil)...)
+	out = append(out, imagetest.Pad512([]byte(records))...)
+	sparseMap := imagetest.Pad512([]byte(fmt.Sprintf("1\n%d\n%d\n", tera-int64(len(tail)), len(tail))))
+	out = append(out, imagetest.TarHeader("GNUSparseFile.0/big", '0', int64(len(sparseMap)+len(tail)), false, nil)...)
 	out = append(out, sparseMap...)
-	out = append(out, pad([]byte(tail))...)
-	out = append(out, tarBlock("after", '0', 2, false, nil)...)
-	out = append(out, pad([]byte("ok"))...)
+	out = append(out, imagetest.Pad512([]byte(tail))...)
+	out = append(out, imagetest.TarHeader("after", '0', 2, false, nil)...)
+	out = append(out, imagetest.Pad512([]byte("ok"))...)
 	return append(out, make([]byte, 1024)...)
 }
 
 // gnuSparse is the same as an old-style GNU sparse entry (type 'S').
 func gnuSparse(tail string) []byte {
 	var out []byte
-	out = append(out, tarBlock("big", 'S', int64(len(tail)), true, func(b []byte) {
+	out = append(out, imagetest.TarHeader("big", 'S', int64(len(tail)), true, func(b []byte) {
 		base256(b[386:398], tera-int64(len(tail))) // first sparse entry: offset
 		copy(b[398:410], fmt.Sprintf("%011o\x00", len(tail)))
 		base256(b[483:495], tera) // real size
 	})...)
-	out = append(out, pad([]byte(tail))...)
-	out = append(out, tarBlock("after", '0', 2, true, nil)...)
-	out = append(out, pad([]byte("ok"))...)
+	out = append(out, imagetest.Pad512([]byte(tail))...)
+	out = append(out, imagetest.TarHeader("after", '0', 2, true, nil)...)
+	out = append(out, imagetest.Pad512([]byte("ok"))...)
 	return append(out, make([]byte, 1024)...)
 }
 

@@ -59,7 +59,7 @@ func (s *jsonStream) value(v reflect.Value, prefix string) {
 		s.leaf(v.Interface(), prefix)
 	case v.Kind() == reflect.Struct && plainStruct(v.Type()):
 		s.object(v, prefix)
-	case v.Kind() == reflect.Slice && !v.IsNil() && v.Type().Elem().Kind() == reflect.Struct:
+	case v.Kind() == reflect.Slice && !v.IsNil() && (v.Type().Elem().Kind() == reflect.Struct || v.Type().Elem().Kind() == reflect.Int):
 		if v.Len() == 0 {
 			s.write("[]")
 			return
@@ -81,30 +81,9 @@ func (s *jsonStream) value(v reflect.Value, prefix string) {
 	case v.Kind() == reflect.Int || v.Kind() == reflect.Int64 || v.Kind() == reflect.Int32:
 		s.num = strconv.AppendInt(s.num[:0], v.Int(), 10)
 		s.writeBytes(s.num)
-	case v.Kind() == reflect.Slice && !v.IsNil() && v.Type().Elem().Kind() == reflect.Int:
-		s.ints(v, prefix)
 	default:
 		s.leaf(v.Interface(), prefix)
 	}
-}
-
-// ints writes a non-nil []int as encoding/json indents it.
-func (s *jsonStream) ints(v reflect.Value, prefix string) {
-	if v.Len() == 0 {
-		s.write("[]")
-		return
-	}
-	s.write("[\n")
-	for i := 0; i < v.Len(); i++ {
-		s.write(prefix + jsonIndent)
-		s.num = strconv.AppendInt(s.num[:0], v.Index(i).Int(), 10)
-		s.writeBytes(s.num)
-		if i < v.Len()-1 {
-			s.write(",")
-		}
-		s.write("\n")
-	}
-	s.write(prefix + "]")
 }
 
 // plainJSONString is true when encoding/json (HTML escaping off) writes s unchanged

@@ -112,15 +112,8 @@ func (r *Reader) Read(ctx context.Context, sources []string) (*analyze.Context, 
 			return nil, err
 		}
 	}
-	files, err := h.wait()
-	if err != nil {
+	if err := h.fill(entries); err != nil {
 		return nil, err
-	}
-	for i := range entries {
-		if entries[i].Kind == analyze.KindFile {
-			f := files.at(i)
-			entries[i].Size, entries[i].Mode, entries[i].Digest = f.size, f.mode, f.digest
-		}
 	}
 	sort.Slice(entries, func(i, j int) bool { return entries[i].Path < entries[j].Path })
 	return &analyze.Context{Files: entries}, nil
@@ -170,15 +163,8 @@ func (r *Reader) ReadChanged(ctx context.Context, changed []string) (*analyze.Co
 			h.submit(i, e.Path)
 		}
 	}
-	files, err := h.wait()
-	if err != nil {
+	if err := h.fill(entries); err != nil {
 		return nil, err
-	}
-	for i := range entries {
-		if entries[i].Kind == analyze.KindFile {
-			f := files.at(i)
-			entries[i].Size, entries[i].Mode, entries[i].Digest = f.size, f.mode, f.digest
-		}
 	}
 	out.Files = entries
 	return out, nil
@@ -499,6 +485,22 @@ func (h *hasher) wait() (hashResults, error) {
 		return nil, err
 	}
 	return h.slots, nil
+}
+
+// fill waits for the hashing of entries' files (submitted by their index in entries)
+// and writes each one's size, mode and digest in place.
+func (h *hasher) fill(entries []analyze.ContextFile) error {
+	files, err := h.wait()
+	if err != nil {
+		return err
+	}
+	for i := range entries {
+		if entries[i].Kind == analyze.KindFile {
+			f := files.at(i)
+			entries[i].Size, entries[i].Mode, entries[i].Digest = f.size, f.mode, f.digest
+		}
+	}
+	return nil
 }
 
 // GitChanged lists the context's files that differ from a git revision: tracked files

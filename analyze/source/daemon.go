@@ -144,13 +144,9 @@ func (d *daemonImage) fromContainerdStore(ctx context.Context, ins image.Inspect
 	if d.diffIDs, err = d.diffIDsOf(ins); err != nil {
 		return nil, err
 	}
-	exp, err := d.readExport(ctx)
+	exp, cfg, err := d.readExport(ctx)
 	if err != nil {
 		return nil, err
-	}
-	cfg, err := v1.ParseConfigFile(bytes.NewReader(exp.config))
-	if err != nil {
-		return nil, fmt.Errorf("%s: parsing the image config: %w", d.where, err)
 	}
 	if fmt.Sprint(cfg.RootFS.DiffIDs) != fmt.Sprint(d.diffIDs) {
 		return nil, fmt.Errorf("%s: the engine's export holds another image than it inspects (layers differ)", d.where)
@@ -227,13 +223,9 @@ func (d *daemonImage) fromAPI(ctx context.Context, ins image.InspectResponse, it
 	}
 
 	// Some zero-sized steps may or may not have made a layer: only the config knows.
-	exp, err := d.readExport(ctx)
+	_, cfg, err := d.readExport(ctx)
 	if err != nil {
 		return nil, err
-	}
-	cfg, err := v1.ParseConfigFile(bytes.NewReader(exp.config))
-	if err != nil {
-		return nil, fmt.Errorf("%s: parsing the image config: %w", d.where, err)
 	}
 	img.Config = cfg
 	if len(cfg.History) == len(hist) {
@@ -342,24 +334,28 @@ func synthesizeConfig(ins image.InspectResponse, hist []image.HistoryResponseIte
 	return cfg, nil
 }
 
-// readExport reads the raw image config (and manifest, where the export has one) from
-// the start of an export, skipping layers.
-func (d *daemonImage) readExport(ctx context.Context) (exportedImage, error) {
+// readExport reads the image config, raw and parsed (and the raw manifest, where the
+// export has one), from the start of an export, skipping layers.
+func (d *daemonImage) readExport(ctx context.Context) (exportedImage, *v1.ConfigFile, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	rc, err := d.save(ctx)
 	if err != nil {
-		return exportedImage{}, daemonError(d.client, d.where, err)
+		return exportedImage{}, nil, daemonError(d.client, d.where, err)
 	}
 	defer rc.Close()
 	exp, err := findConfig(ctx, rc, d.id, d.platform)
 	if err != nil {
 		if e := ctxErr(err); e != nil {
-			return exportedImage{}, e
+			return exportedImage{}, nil, e
 		}
-		return exportedImage{}, fmt.Errorf("%s: reading the image config from the engine's export: %w", d.where, err)
+		return exportedImage{}, nil, fmt.Errorf("%s: reading the image config from the engine's export: %w", d.where, err)
 	}
-	return exp, nil
+	cfg, err := v1.ParseConfigFile(bytes.NewReader(exp.config))
+	if err != nil {
+		return exportedImage{}, nil, fmt.Errorf("%s: parsing the image config: %w", d.where, err)
+	}
+	return exp, cfg, nil
 }
 
 // save asks the engine for the image's export; on the containerd image store, only the

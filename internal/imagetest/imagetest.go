@@ -5,6 +5,7 @@ package imagetest
 import (
 	"archive/tar"
 	"bytes"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -119,4 +120,41 @@ func (r *Registry) Count(digests ...v1.Hash) int {
 		}
 	}
 	return n
+}
+
+// TarHeader is one raw 512-byte tar header, for entries archive/tar does not write (GNU
+// and PAX sparse files): name, typeflag, size, the GNU ("ustar  ") or POSIX magic, and
+// extra to set other fields before the checksum is computed.
+func TarHeader(name string, typeflag byte, size int64, gnu bool, extra func(b []byte)) []byte {
+	b := make([]byte, 512)
+	copy(b[0:100], name)
+	copy(b[100:108], "0000644\x00")
+	copy(b[108:116], "0000000\x00")
+	copy(b[116:124], "0000000\x00")
+	copy(b[124:136], fmt.Sprintf("%011o\x00", size))
+	copy(b[136:148], "00000000000\x00")
+	b[156] = typeflag
+	if gnu {
+		copy(b[257:265], "ustar  \x00")
+	} else {
+		copy(b[257:265], "ustar\x0000")
+	}
+	if extra != nil {
+		extra(b)
+	}
+	copy(b[148:156], "        ")
+	var sum int
+	for _, c := range b {
+		sum += int(c)
+	}
+	copy(b[148:156], fmt.Sprintf("%06o\x00 ", sum))
+	return b
+}
+
+// Pad512 pads b with zeros to a whole number of 512-byte blocks.
+func Pad512(b []byte) []byte {
+	if r := len(b) % 512; r != 0 {
+		b = append(b, make([]byte, 512-r)...)
+	}
+	return b
 }

@@ -13,41 +13,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/docker-layers/docker-layers/internal/imagetest"
 )
-
-// sparseBlock is one 512-byte tar header (archive/tar writes no sparse files).
-func sparseBlock(name string, typeflag byte, size int64, gnu bool, extra func([]byte)) []byte {
-	b := make([]byte, 512)
-	copy(b[0:100], name)
-	copy(b[100:108], "0000644\x00")
-	copy(b[108:116], "0000000\x00")
-	copy(b[116:124], "0000000\x00")
-	copy(b[124:136], fmt.Sprintf("%011o\x00", size))
-	copy(b[136:148], "00000000000\x00")
-	b[156] = typeflag
-	if gnu {
-		copy(b[257:265], "ustar  \x00")
-	} else {
-		copy(b[257:265], "ustar\x0000")
-	}
-	if extra != nil {
-		extra(b)
-	}
-	copy(b[148:156], "        ")
-	var sum int
-	for _, c := range b {
-		sum += int(c)
-	}
-	copy(b[148:156], fmt.Sprintf("%06o\x00 ", sum))
-	return b
-}
-
-func pad512(b []byte) []byte {
-	if r := len(b) % 512; r != 0 {
-		b = append(b, make([]byte, 512-r)...)
-	}
-	return b
-}
 
 // sparseLayer is a layer tar holding /big, logical size logical, whose only data is
 // tail at its end, written as a PAX (GNU 1.0) or an old GNU ('S') sparse entry, plus
@@ -55,12 +23,12 @@ func pad512(b []byte) []byte {
 func sparseLayer(logical int64, tail string, gnu bool) []byte {
 	var out []byte
 	if gnu {
-		out = append(out, sparseBlock("big", 'S', int64(len(tail)), true, func(b []byte) {
+		out = append(out, imagetest.TarHeader("big", 'S', int64(len(tail)), true, func(b []byte) {
 			copy(b[386:398], fmt.Sprintf("%011o\x00", logical-int64(len(tail))))
 			copy(b[398:410], fmt.Sprintf("%011o\x00", len(tail)))
 			copy(b[483:495], fmt.Sprintf("%011o\x00", logical))
 		})...)
-		out = append(out, pad512([]byte(tail))...)
+		out = append(out, imagetest.Pad512([]byte(tail))...)
 	} else {
 		rec := func(k, v string) string {
 			s := " " + k + "=" + v + "\n"
@@ -71,15 +39,15 @@ func sparseLayer(logical int64, tail string, gnu bool) []byte {
 			return fmt.Sprint(n) + s
 		}
 		records := rec("GNU.sparse.major", "1") + rec("GNU.sparse.minor", "0") + rec("GNU.sparse.name", "big") + rec("GNU.sparse.realsize", fmt.Sprint(logical))
-		out = append(out, sparseBlock("PaxHeaders/big", 'x', int64(len(records)), false, nil)...)
-		out = append(out, pad512([]byte(records))...)
-		m := pad512([]byte(fmt.Sprintf("1\n%d\n%d\n", logical-int64(len(tail)), len(tail))))
-		out = append(out, sparseBlock("GNUSparseFile.0/big", '0', int64(len(m)+len(tail)), false, nil)...)
+		out = append(out, imagetest.TarHeader("PaxHeaders/big", 'x', int64(len(records)), false, nil)...)
+		out = append(out, imagetest.Pad512([]byte(records))...)
+		m := imagetest.Pad512([]byte(fmt.Sprintf("1\n%d\n%d\n", logical-int64(len(tail)), len(tail))))
+		out = append(out, imagetest.TarHeader("GNUSparseFile.0/big", '0', int64(len(m)+len(tail)), false, nil)...)
 		out = append(out, m...)
-		out = append(out, pad512([]byte(tail))...)
+		out = append(out, imagetest.Pad512([]byte(tail))...)
 	}
-	out = append(out, sparseBlock("small", '0', 2, gnu, nil)...)
-	out = append(out, pad512([]byte("ok"))...)
+	out = append(out, imagetest.TarHeader("small", '0', 2, gnu, nil)...)
+	out = append(out, imagetest.Pad512([]byte("ok"))...)
 	return append(out, make([]byte, 1024)...)
 }
 

@@ -70,9 +70,19 @@ func newKnownLayers(images ...[]v1.Hash) *knownLayers {
 	return l
 }
 
+// maxObserveBytes bounds the hashing spent recognising one classic layer directory.
+const maxObserveBytes = 64 << 20
+
 // observe reads the json of directory dir; when it proves which layer the directory
 // holds, that is remembered.
+//
+// Each candidate chain costs a hash of the json, whose size the image's author controls
+// (labels, container config): past maxObserveBytes of hashing the directory is left
+// unknown, and its layer is read and hashed as any other.
 func (l *knownLayers) observe(dir string, raw []byte) {
+	if int64(len(raw))*int64(2*len(l.diffIDs)) > maxObserveBytes {
+		return
+	}
 	var meta map[string]json.RawMessage
 	if json.Unmarshal(raw, &meta) != nil {
 		return

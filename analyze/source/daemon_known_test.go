@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -75,6 +76,24 @@ func TestLegacyLayersRecognised(t *testing.T) {
 		if d, ok := l.layerOf(c.dir + "/layer.tar"); ok {
 			t.Errorf("%s: recognised as %v", name, d)
 		}
+	}
+}
+
+// Recognising a directory costs a hash of its json per candidate chain: past
+// maxObserveBytes the directory stays unknown (its layer is then read and hashed).
+func TestLegacyLayerObservationBounded(t *testing.T) {
+	diffIDs := legacyHashes(t)
+	doc := legacyJSON[0]
+	n := maxObserveBytes/(2*len(doc)) + 1
+	images := [][]v1.Hash{diffIDs}
+	for i := range n {
+		h, _, _ := v1.SHA256(strings.NewReader(strconv.Itoa(i)))
+		images = append(images, []v1.Hash{h})
+	}
+	l := newKnownLayers(images...)
+	l.observe(legacyDir(doc), []byte(doc))
+	if d, ok := l.layerOf(legacyDir(doc) + "/layer.tar"); ok {
+		t.Errorf("recognised as %v across %d chains, want the directory left unknown", d, len(l.diffIDs))
 	}
 }
 
